@@ -1,0 +1,413 @@
+"""Readers for each FER2013 layout.
+
+Every reader returns a :class:`FERArrays`: pixels as ``(n, 2304)`` uint8,
+targets as int codes (``-1`` where the file has no labels) and the usage of
+each row. Every row is validated; a bad one raises ``ValueError`` naming the
+file, the line (header = line 1) and what is wrong. Nothing here imports
+torch.
+"""
+
+import csv
+import os
+import re
+import tarfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from isal import isal_zlib
+
+IMAGE_SIZE = 48
+N_PIXELS = IMAGE_SIZE * IMAGE_SIZE
+EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+USAGES = ("Training", "PublicTest", "PrivateTest")
+#: Rows of Kaggle's test.csv that are PublicTest; the rest are PrivateTest.
+KAGGLE_PUBLIC_TEST_ROWS = 3589
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+UNLABELLED = -1
+
+# Folder names of the image-folder copy, mapped to a usage when the file
+# names carry no ``Training_``/``PublicTest_``/``PrivateTest_`` prefix.
+_SPLIT_FOLDERS = {
+    "train": "Training",
+    "training": "Training",
+    "val": "PublicTest",
+    "valid": "PublicTest",
+    "validation": "PublicTest",
+    "publictest": "PublicTest",
+    "test": "PrivateTest",
+    "privatetest": "PrivateTest",
+}
+_DIGIT_0, _DIGIT_9, _SPACE, _NEWLINE = ord("0"), ord("9"), ord(" "), ord("\n")
+_PARSE_CHUNK_ROWS = 512
+
+
+@dataclass
+class FERArrays:
+    """What a reader found: pixels, int targets and usages, row-aligned."""
+
+    pixels: np.ndarray
+    target: np.ndarray
+    usage: np.ndarray
+
+
+def _row_error(source, line, message):
+    return ValueError(f"{source}, line {line}: {message}")
+
+
+def parse_pixel_strings(strings, source, first_line):
+    """Parse FER2013 ``pixels`` fields (bytes) into an ``(n, 2304)`` uint8 array.
+
+    Vectorised over bytes: no Python ``int()`` per pixel. ``first_line`` is
+    the file line of ``strings[0]``; the strings are on consecutive lines.
+    """
+    strings = list(strings)
+    out = np.empty((len(strings), N_PIXELS), dtype=np.uint8)
+    starts = range(0, len(strings), _PARSE_CHUNK_ROWS)
+
+    def parse(start):
+        chunk = strings[start : start + _PARSE_CHUNK_ROWS]
+        out[start : start + len(chunk)] = _parse_chunk(chunk, source, first_line + start)
+
+    # numpy releases the GIL: chunks parse in parallel; map re-raises the
+    # error of the earliest bad chunk, so the first bad line is reported
+    workers = min(4, os.cpu_count() or 1, len(starts))
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(parse, starts))
+    else:
+        for start in starts:
+            parse(start)
+    return out
+
+
+def _parse_chunk(strings, source, first_line):
+    raw = np.frombuffer(b"\n".join(strings) + b"\n", dtype=np.uint8)
+    newlines = np.flatnonzero(raw == _NEWLINE)
+    row_starts = np.concatenate(([0], newlines[:-1] + 1))
+
+    digits = raw - np.uint8(_DIGIT_0)  # wraps around for non-digits
+    is_digit = digits < 10
+    n_spaces = np.count_nonzero(raw == _SPACE)
+    if np.count_nonzero(is_digit) + n_spaces + newlines.size != raw.size:
+        bad = ~(is_digit | (raw == _SPACE) | (raw == _NEWLINE))
+        position = int(np.argmax(bad))
+        row = int(np.searchsorted(newlines, position))
+        token = _token_at(bytes(strings[row]), position - int(row_starts[row]))
+        raise _row_error(
+            source,
+            first_line + row,
+            f"pixel values must be integers in 0..255 separated by spaces; "
+            f"got {token!r}.",
+        )
+
+    # A token ends where a digit is followed by a non-digit (every row ends
+    # in \n). Values are built at byte level from the digit and the one or
+    # two digits before it, then gathered once at the token ends.
+    ends = np.flatnonzero(is_digit[:-1] > is_digit[1:])
+    counts = np.diff(np.searchsorted(ends, np.append(row_starts, raw.size)))
+    wrong = np.flatnonzero(counts != N_PIXELS)
+    if wrong.size:
+        row = int(wrong[0])
+        raise _row_error(
+            source,
+            first_line + row,
+            f"expected {N_PIXELS} pixel values (a 48x48 image), got {counts[row]}.",
+        )
+
+    # three leading newlines pad the shifted views below
+    digit_values = np.zeros(raw.size + 3, dtype=np.uint16)
+    np.multiply(digits, is_digit, out=digit_values[3:], casting="unsafe")
+    in_token = np.zeros(raw.size + 3, dtype=bool)
+    in_token[3:] = is_digit
+    values = digit_values[3:].copy()
+    values += 10 * digit_values[2:-1]
+    values += 100 * (digit_values[1:-2] * in_token[2:-1])
+    values = values[ends]
+    four_digits = in_token[3:] & in_token[2:-1] & in_token[1:-2] & in_token[:-3]
+    if four_digits.any() or values.max(initial=0) > 255:
+        index = int(np.argmax(values > 255)) if values.max(initial=0) > 255 else None
+        if index is None:
+            row = int(np.searchsorted(newlines, int(np.argmax(four_digits))))
+            index = row * N_PIXELS
+        row = index // N_PIXELS
+        bad = next(
+            (t for t in bytes(strings[row]).split() if len(t) > 3 or int(t) > 255),
+            b"?",
+        )
+        raise _row_error(
+            source,
+            first_line + row,
+            f"pixel values must be integers in 0..255; got {bad.decode()!r}.",
+        )
+    return values.astype(np.uint8).reshape(len(strings), N_PIXELS)
+
+
+def _token_at(text, position):
+    start = text.rfind(b" ", 0, position) + 1
+    end = text.find(b" ", position)
+    return text[start : end if end >= 0 else len(text)].decode("utf-8", "replace")
+
+
+def _decompress(data, source):
+    """Gunzip ``data`` if it is gzipped (ISA-L when installed: several times faster)."""
+    if data[:2] != b"\x1f\x8b":
+        return data
+    try:
+        return isal_zlib.decompress(data, 16 + isal_zlib.MAX_WBITS)
+    except isal_zlib.error as exc:
+        raise ValueError(f"{source}: a corrupt gzip file ({exc}).") from exc
+
+
+def _split_csv_lines(data, source):
+    """Split CSV bytes into the header's column names and per-row fields.
+
+    Each row is a list of ``(start, end)`` byte offsets into ``data``, one
+    per field (or the field's bytes, for a quoted line): the 8 KB pixel
+    fields are not copied here. FER2013 fields
+    hold no commas or newlines, so offsets found with ``bytes.find`` are
+    exact for unquoted lines; a line with quotes goes through :mod:`csv`.
+    """
+    header_end = data.find(b"\n")
+    header_end = len(data) if header_end < 0 else header_end
+    header = data[:header_end].rstrip(b"\r")
+    if not header.strip():
+        raise ValueError(f"{source}: the file is empty; expected a FER2013 CSV header.")
+    try:
+        header = header.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{source}: not a text CSV file ({exc}).") from exc
+    # icml_face_data.csv names its columns " Usage" and " pixels"
+    columns = [name.strip() for name in next(csv.reader([header]))]
+
+    rows = []
+    position = header_end + 1
+    size = len(data)
+    while position < size:
+        newline = data.find(b"\n", position)
+        newline = size if newline < 0 else newline
+        end = newline - 1 if newline > position and data[newline - 1] == 13 else newline
+        if data.find(b'"', position, end) >= 0:
+            rows.append(_quoted_fields(data, position, end))
+        else:
+            fields = []
+            start = position
+            comma = data.find(b",", start, end)
+            while comma >= 0:
+                fields.append((start, comma))
+                start = comma + 1
+                comma = data.find(b",", start, end)
+            fields.append((start, end))
+            rows.append(fields)
+        position = newline + 1
+    return columns, rows
+
+
+def _quoted_fields(data, start, end):
+    """The fields of a line with quotes, unquoted by :mod:`csv`, as bytes."""
+    line = data[start:end].decode("utf-8", "replace")
+    return [field.encode("utf-8") for field in next(csv.reader([line]), [])]
+
+
+def _field_bytes(data, field):
+    if isinstance(field, bytes):
+        return field
+    return memoryview(data)[field[0] : field[1]]
+
+
+def _column(data, rows, index, columns, source):
+    values = []
+    for offset, fields in enumerate(rows):
+        if len(fields) != len(columns):
+            raise _row_error(
+                source,
+                offset + 2,
+                f"expected {len(columns)} comma-separated fields "
+                f"({', '.join(columns)}); got {len(fields)}.",
+            )
+        values.append(_field_bytes(data, fields[index]))
+    return values
+
+
+_EMOTION_CODES = {str(code).encode(): code for code in range(len(EMOTIONS))}
+_USAGE_NAMES = {usage.encode(): usage for usage in USAGES}
+
+
+def _lookup(values, table, source, what):
+    out = []
+    for offset, value in enumerate(values):
+        key = bytes(value).strip().strip(b'"')
+        if key not in table:
+            raise _row_error(
+                source,
+                offset + 2,
+                f"{what}; got {key.decode('utf-8', 'replace')!r}.",
+            )
+        out.append(table[key])
+    return out
+
+
+def parse_csv_bytes(data, source, *, default_usage=None):
+    """Parse a FER2013 CSV (any column order, optional emotion and Usage)."""
+    data = _decompress(data, source)
+    columns, rows = _split_csv_lines(data, source)
+    if "pixels" not in columns:
+        raise ValueError(
+            f"{source}: expected a FER2013 CSV with a 'pixels' column (and "
+            f"'emotion', 'Usage'); got columns {columns}."
+        )
+    pixel_fields = _column(data, rows, columns.index("pixels"), columns, source)
+    pixels = parse_pixel_strings(pixel_fields, source, first_line=2)
+    if "emotion" in columns:
+        emotions = _column(data, rows, columns.index("emotion"), columns, source)
+        target = np.array(
+            _lookup(
+                emotions,
+                _EMOTION_CODES,
+                source,
+                f"emotion must be an integer code in 0..{len(EMOTIONS) - 1} "
+                f"({', '.join(f'{i} {name}' for i, name in enumerate(EMOTIONS))})",
+            ),
+            dtype=np.int64,
+        )
+    else:
+        target = np.full(len(rows), UNLABELLED, dtype=np.int64)
+    if "Usage" in columns:
+        usages = _column(data, rows, columns.index("Usage"), columns, source)
+        usage = np.array(
+            _lookup(usages, _USAGE_NAMES, source, f"Usage must be one of {list(USAGES)}"),
+            dtype="<U11",
+        )
+    elif default_usage is not None:
+        usage = np.broadcast_to(np.asarray(default_usage, dtype="<U11"), len(rows)).copy()
+    else:
+        raise ValueError(
+            f"{source}: expected a 'Usage' column (Training, PublicTest or "
+            f"PrivateTest); got columns {columns}."
+        )
+    return FERArrays(pixels, target, usage)
+
+
+def read_csv(path, *, default_usage=None):
+    """Read Kaggle's ``fer2013.csv`` (plain or gzipped), ``icml_face_data.csv``
+    or ``train.csv``."""
+    path = Path(path)
+    if default_usage is None and path.name.lower().startswith("train"):
+        default_usage = "Training"
+    return parse_csv_bytes(path.read_bytes(), str(path), default_usage=default_usage)
+
+
+def read_tar(path):
+    """Read Kaggle's ``fer2013.tar.gz`` without unpacking it to disk."""
+    path = Path(path)
+    try:
+        archive = tarfile.open(path, "r:*")
+    except tarfile.TarError as exc:
+        raise ValueError(f"{path}: not a readable tar archive ({exc}).") from exc
+    with archive:
+        members = [
+            m for m in archive.getmembers() if m.isfile() and m.name.endswith(".csv")
+        ]
+        if not members:
+            raise ValueError(
+                f"{path}: expected a tar archive holding fer2013/fer2013.csv; "
+                f"it holds {[m.name for m in archive.getmembers()]}."
+            )
+        member = next(
+            (m for m in members if Path(m.name).name == "fer2013.csv"), members[0]
+        )
+        data = archive.extractfile(member).read()
+    return parse_csv_bytes(data, f"{path}:{member.name}")
+
+
+def read_train_test(train_path, test_path):
+    """Read the ``train.csv`` + ``test.csv`` pair of the later Kaggle release.
+
+    ``train.csv`` (``emotion,pixels``) gives Training rows. ``test.csv``
+    (``pixels`` only) has no labels: its rows get target ``-1`` and, in
+    Kaggle's order, usage ``PublicTest`` for the first 3,589 rows and
+    ``PrivateTest`` for the rest.
+    """
+    parts = []
+    if train_path is not None:
+        parts.append(read_csv(train_path, default_usage="Training"))
+    if test_path is not None:
+        test = read_csv(test_path, default_usage="PublicTest")
+        test.usage[KAGGLE_PUBLIC_TEST_ROWS:] = "PrivateTest"
+        parts.append(test)
+    return concatenate(parts)
+
+
+def concatenate(parts):
+    return FERArrays(
+        np.concatenate([p.pixels for p in parts]),
+        np.concatenate([p.target for p in parts]),
+        np.concatenate([p.usage for p in parts]),
+    )
+
+
+_PREFIX = re.compile(r"^(Training|PublicTest|PrivateTest)_", re.IGNORECASE)
+
+
+def find_image_files(root):
+    """The image files of an image-folder copy: ``<split>/<emotion>/*.jpg``."""
+    root = Path(root)
+    files = []
+    for split_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        if split_dir.name.lower() not in _SPLIT_FOLDERS:
+            continue
+        for emotion_dir in sorted(p for p in split_dir.iterdir() if p.is_dir()):
+            files += sorted(
+                p
+                for p in emotion_dir.iterdir()
+                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            )
+    return files
+
+
+def read_image_folder(root):
+    """Read the image-folder copy: ``train/<emotion>/*.jpg``, ``test/<emotion>/*.png``.
+
+    The usage comes from the ``Training_``/``PublicTest_``/``PrivateTest_``
+    prefix of the file name where present, else from the split folder
+    (``train`` is Training, ``val`` PublicTest, ``test`` PrivateTest).
+    Images must already be 48x48; they are converted to greyscale.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    root = Path(root)
+    files = find_image_files(root)
+    if not files:
+        raise ValueError(
+            f"{root}: expected an image-folder copy of FER2013 "
+            f"(train/<emotion>/*.jpg, test/<emotion>/*.jpg); found no images."
+        )
+    pixels = np.empty((len(files), N_PIXELS), dtype=np.uint8)
+    target = np.empty(len(files), dtype=np.int64)
+    usage = np.empty(len(files), dtype="<U11")
+    for i, file in enumerate(files):
+        emotion = file.parent.name.lower()
+        if emotion not in EMOTIONS:
+            raise ValueError(
+                f"{file}: the folder name {file.parent.name!r} is not an emotion; "
+                f"expected one of {list(EMOTIONS)}."
+            )
+        try:
+            with Image.open(file) as image:
+                image = image.convert("L")
+                if image.size != (IMAGE_SIZE, IMAGE_SIZE):
+                    raise ValueError(
+                        f"{file}: expected a 48x48 image; got "
+                        f"{image.size[0]}x{image.size[1]}."
+                    )
+                pixels[i] = np.asarray(image, dtype=np.uint8).reshape(-1)
+        except (UnidentifiedImageError, OSError) as exc:
+            raise ValueError(f"{file}: not a readable image ({exc}).") from exc
+        target[i] = EMOTIONS.index(emotion)
+        prefix = _PREFIX.match(file.name)
+        if prefix:
+            usage[i] = next(u for u in USAGES if u.lower() == prefix.group(1).lower())
+        else:
+            usage[i] = _SPLIT_FOLDERS[file.parent.parent.name.lower()]
+    return FERArrays(pixels, target, usage)

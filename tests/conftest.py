@@ -1,0 +1,115 @@
+"""Shared fixtures: small FER2013 files in every layout, and the full data."""
+
+import gzip
+import io
+import os
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+USAGES = ("Training", "PublicTest", "PrivateTest")
+
+
+class FERFiles:
+    """Small FER2013 files written into a folder, with the arrays they hold."""
+
+    def __init__(self, root, n_per_usage=7, seed=0):
+        rng = np.random.default_rng(seed)
+        self.root = Path(root)
+        self.usage = np.repeat(USAGES, n_per_usage)
+        n = len(self.usage)
+        self.target = np.tile(np.arange(7), 3 * n_per_usage // 7 + 1)[:n]
+        self.pixels = rng.integers(0, 256, size=(n, 2304), dtype=np.uint8)
+
+    def rows(self, index=None):
+        index = range(len(self.target)) if index is None else index
+        return [
+            (int(self.target[i]), " ".join(map(str, self.pixels[i])), str(self.usage[i]))
+            for i in index
+        ]
+
+    def kaggle_text(self):
+        lines = ["emotion,pixels,Usage"]
+        lines += [f"{e},{p},{u}" for e, p, u in self.rows()]
+        return "\n".join(lines) + "\n"
+
+    def write_csv(self, name="fer2013.csv", text=None):
+        path = self.root / name
+        path.write_text(self.kaggle_text() if text is None else text)
+        return path
+
+    def write_gzip(self, name="fer2013.csv.gz"):
+        path = self.root / name
+        path.write_bytes(gzip.compress(self.kaggle_text().encode()))
+        return path
+
+    def write_tar(self, name="fer2013.tar.gz"):
+        path = self.root / name
+        data = self.kaggle_text().encode()
+        with tarfile.open(path, "w:gz") as archive:
+            for member, payload in [
+                ("fer2013/README", b"readme"),
+                ("fer2013/fer2013.csv", data),
+            ]:
+                info = tarfile.TarInfo(member)
+                info.size = len(payload)
+                archive.addfile(info, io.BytesIO(payload))
+        return path
+
+    def write_icml(self, name="icml_face_data.csv"):
+        lines = ["emotion, Usage, pixels"]
+        lines += [f"{e}, {u}, {p}" for e, p, u in self.rows()]
+        path = self.root / name
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def write_train_test(self, folder="kaggle_new"):
+        folder = self.root / folder
+        folder.mkdir()
+        train = np.flatnonzero(self.usage == "Training")
+        test = np.flatnonzero(self.usage != "Training")
+        (folder / "train.csv").write_text(
+            "emotion,pixels\n"
+            + "".join(f"{e},{p}\n" for e, p, _ in self.rows(train))
+        )
+        (folder / "test.csv").write_text(
+            "pixels\n" + "".join(f"{p}\n" for _, p, _ in self.rows(test))
+        )
+        return folder
+
+    def write_image_folder(self, folder="images", suffix=".png", prefix=True):
+        from PIL import Image
+
+        folder = self.root / folder
+        for i, (emotion, usage) in enumerate(zip(self.target, self.usage)):
+            split = "train" if usage == "Training" else "test"
+            directory = folder / split / EMOTIONS[emotion]
+            directory.mkdir(parents=True, exist_ok=True)
+            name = f"{usage}_{i:05d}{suffix}" if prefix else f"im{i:05d}{suffix}"
+            Image.fromarray(self.pixels[i].reshape(48, 48)).save(directory / name)
+        return folder
+
+
+@pytest.fixture
+def fer_files(tmp_path):
+    """Small FER2013 data (21 rows, every emotion in every split) and its writers."""
+    return FERFiles(tmp_path)
+
+
+@pytest.fixture
+def data_home(tmp_path):
+    return tmp_path / "data_home"
+
+
+@pytest.fixture(scope="session")
+def fer2013_path():
+    """The full FER2013 file from $FER2013_PATH; skips when it is not set."""
+    path = os.environ.get("FER2013_PATH")
+    if not path:
+        pytest.skip("FER2013_PATH is not set: the full-data tests need FER2013")
+    if not Path(path).exists():
+        pytest.skip(f"FER2013_PATH={path} does not exist")
+    return path

@@ -1,0 +1,322 @@
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fer_sklearn import load_fer2013, load_fer2013_sample
+from fer_sklearn.datasets import EMOTIONS, get_data_home
+
+
+@pytest.mark.parametrize(
+    "writer", ["write_csv", "write_gzip", "write_tar", "write_icml"]
+)
+def test_csv_layouts(fer_files, data_home, writer):
+    path = getattr(fer_files, writer)()
+    bunch = load_fer2013(path, data_home=data_home)
+    np.testing.assert_array_equal(bunch.data, fer_files.pixels)
+    np.testing.assert_array_equal(bunch.target, fer_files.target)
+    np.testing.assert_array_equal(bunch.usage, fer_files.usage)
+    assert bunch.data.dtype == np.uint8 and bunch.data.shape == (21, 2304)
+    assert bunch.target.dtype == np.int64
+    assert bunch.images.shape == (21, 48, 48)
+    assert np.shares_memory(bunch.images, bunch.data)
+    assert list(bunch.target_names) == list(EMOTIONS)
+    assert "FER2013" in bunch.DESCR
+
+
+def test_quoted_and_crlf_csv(fer_files, data_home):
+    lines = ["emotion,pixels,Usage"] + [
+        f'{e},"{p}",{u}' for e, p, u in fer_files.rows()
+    ]
+    path = fer_files.write_csv(text="\r\n".join(lines) + "\r\n")
+    bunch = load_fer2013(path, data_home=data_home, cache=False)
+    np.testing.assert_array_equal(bunch.data, fer_files.pixels)
+    np.testing.assert_array_equal(bunch.target, fer_files.target)
+
+
+def test_train_test_pair(fer_files, data_home):
+    folder = fer_files.write_train_test()
+    bunch = load_fer2013(folder / "train.csv", data_home=data_home)
+    training = fer_files.usage == "Training"
+    n_train = training.sum()
+    np.testing.assert_array_equal(bunch.data[:n_train], fer_files.pixels[training])
+    np.testing.assert_array_equal(bunch.target[:n_train], fer_files.target[training])
+    np.testing.assert_array_equal(bunch.data[n_train:], fer_files.pixels[~training])
+    # test.csv has no labels; fewer than 3,589 rows: all PublicTest
+    assert (bunch.target[n_train:] == -1).all()
+    assert set(bunch.usage[n_train:]) == {"PublicTest"}
+    # the folder itself, or test.csv, finds the same pair
+    np.testing.assert_array_equal(load_fer2013(folder, data_home=data_home).data, bunch.data)
+    train_only = load_fer2013(folder, usage="Training", data_home=data_home)
+    assert len(train_only.target) == n_train
+
+
+def test_test_csv_splits_public_and_private(tmp_path):
+    rng = np.random.default_rng(1)
+    pixels = rng.integers(0, 256, size=(3591, 2304), dtype=np.uint8)
+    text = "pixels\n" + "".join(" ".join(map(str, row)) + "\n" for row in pixels)
+    (tmp_path / "test.csv").write_text(text)
+    bunch = load_fer2013(tmp_path / "test.csv", cache=False)
+    assert (bunch.usage[:3589] == "PublicTest").all()
+    assert (bunch.usage[3589:] == "PrivateTest").all()
+    np.testing.assert_array_equal(bunch.data, pixels)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_image_folder(fer_files, data_home, suffix):
+    folder = fer_files.write_image_folder(suffix=suffix)
+    bunch = load_fer2013(folder, data_home=data_home)
+    # rows come sorted by split folder, emotion folder, file name
+    order = sorted(
+        range(21),
+        key=lambda i: (
+            "train" if fer_files.usage[i] == "Training" else "test",
+            EMOTIONS[fer_files.target[i]],
+            f"{fer_files.usage[i]}_{i:05d}",
+        ),
+    )
+    np.testing.assert_array_equal(bunch.target, fer_files.target[order])
+    np.testing.assert_array_equal(bunch.usage, fer_files.usage[order])
+    assert bunch.data.dtype == np.uint8 and bunch.data.shape == (21, 2304)
+    difference = np.abs(bunch.data.astype(int) - fer_files.pixels[order])
+    if suffix == ".png":
+        assert difference.max() == 0
+    else:  # JPEG is lossy; random noise is its worst case
+        assert difference.mean() < 40
+
+
+def test_image_folder_usage_from_folder_names(fer_files, data_home):
+    folder = fer_files.write_image_folder(prefix=False)
+    bunch = load_fer2013(folder, data_home=data_home)
+    # no file-name prefix: train/ is Training, test/ is PrivateTest
+    assert (bunch.usage == "Training").sum() == 7
+    assert (bunch.usage == "PrivateTest").sum() == 14
+
+
+def test_image_folder_wrong_size(fer_files, tmp_path):
+    from PIL import Image
+
+    folder = fer_files.write_image_folder()
+    bad = folder / "train" / "happy" / "Training_99999.png"
+    Image.new("L", (64, 48)).save(bad)
+    with pytest.raises(ValueError, match=r"Training_99999.png: expected a 48x48 image; got 64x48"):
+        load_fer2013(folder, cache=False)
+
+
+def test_image_folder_unknown_emotion(fer_files):
+    from PIL import Image
+
+    folder = fer_files.write_image_folder()
+    (folder / "train" / "contempt").mkdir()
+    Image.new("L", (48, 48)).save(folder / "train" / "contempt" / "Training_1.png")
+    with pytest.raises(ValueError, match=r"'contempt' is not an emotion"):
+        load_fer2013(folder, cache=False)
+
+
+def test_directory_is_searched(fer_files, data_home):
+    fer_files.write_gzip()
+    bunch = load_fer2013(fer_files.root, data_home=data_home)
+    np.testing.assert_array_equal(bunch.data, fer_files.pixels)
+
+
+def test_usage_filter(fer_files, data_home):
+    path = fer_files.write_csv()
+    public = load_fer2013(path, usage="PublicTest", data_home=data_home)
+    assert set(public.usage) == {"PublicTest"} and len(public.target) == 7
+    np.testing.assert_array_equal(
+        public.data, fer_files.pixels[fer_files.usage == "PublicTest"]
+    )
+    both = load_fer2013(path, usage=["Training", "PrivateTest"], data_home=data_home)
+    assert len(both.target) == 14
+    assert np.shares_memory(both.images, both.data)
+
+
+@pytest.mark.parametrize("usage", ["train", "Validation", ["Training", "test"], [], 3])
+def test_invalid_usage(fer_files, usage):
+    path = fer_files.write_csv()
+    with pytest.raises(ValueError, match=r"The 'usage' parameter of load_fer2013 must be one of \['Training', 'PublicTest', 'PrivateTest'\].*Got"):
+        load_fer2013(path, usage=usage)
+
+
+def test_usage_absent_from_file(fer_files, data_home):
+    folder = fer_files.write_train_test()
+    with pytest.raises(ValueError, match=r"holds no \['PrivateTest'\] rows; it holds \['Training', 'PublicTest'\]"):
+        load_fer2013(folder / "train.csv", usage="PrivateTest", data_home=data_home)
+
+
+def test_return_X_y_and_frame(fer_files, data_home):
+    path = fer_files.write_csv()
+    X, y = load_fer2013(path, return_X_y=True, data_home=data_home)
+    np.testing.assert_array_equal(X, fer_files.pixels)
+    np.testing.assert_array_equal(y, fer_files.target)
+    bunch = load_fer2013(path, as_frame=True, data_home=data_home)
+    assert isinstance(bunch.frame, pd.DataFrame)
+    assert bunch.frame.shape == (21, 2306)
+    np.testing.assert_array_equal(bunch.frame["emotion"], fer_files.target)
+    np.testing.assert_array_equal(bunch.frame["pixel_5"], fer_files.pixels[:, 5])
+
+
+def replace_line(files, line, new):
+    lines = files.kaggle_text().splitlines()
+    lines[line - 1] = new
+    return files.write_csv(text="\n".join(lines) + "\n")
+
+
+def test_row_with_2303_pixels(fer_files):
+    pixels = " ".join(["7"] * 2303)
+    path = replace_line(fer_files, 5, f"3,{pixels},Training")
+    with pytest.raises(ValueError) as error:
+        load_fer2013(path, cache=False)
+    message = str(error.value)
+    assert str(path) in message
+    assert "line 5" in message
+    assert "expected 2304 pixel values" in message and "got 2303" in message
+
+
+@pytest.mark.parametrize(
+    "row, pattern",
+    [
+        ("3,{p} 9,Training", r"line 4: expected 2304 pixel values .* got 2305"),
+        ("3,{q} 256,Training", r"line 4: pixel values must be integers in 0..255; got '256'"),
+        ("3,{q} 1000,Training", r"line 4: pixel values must be integers in 0..255; got '1000'"),
+        ("3,{q} -1,Training", r"line 4: pixel values must be integers .*got '-1'"),
+        ("3,{q} nan,Training", r"line 4: pixel values must be integers .*got 'nan'"),
+        ("3,{q} 1.5,Training", r"line 4: pixel values must be integers .*got '1.5'"),
+        ("7,{p},Training", r"line 4: emotion must be an integer code in 0..6 .*got '7'"),
+        ("happy,{p},Training", r"line 4: emotion must be an integer code .*got 'happy'"),
+        (",{p},Training", r"line 4: emotion must be an integer code .*got ''"),
+        ("3,{p},Validation", r"line 4: Usage must be one of \['Training', 'PublicTest', 'PrivateTest'\]; got 'Validation'"),
+        ("3,{p}", r"line 4: expected 3 comma-separated fields \(emotion, pixels, Usage\); got 2"),
+        ("3,,Training", r"line 4: expected 2304 pixel values .* got 0"),
+        ("", r"line 4: expected 3 comma-separated fields"),
+    ],
+)
+def test_bad_rows(fer_files, row, pattern):
+    p = " ".join(["7"] * 2304)
+    q = " ".join(["7"] * 2303)
+    path = replace_line(fer_files, 4, row.format(p=p, q=q))
+    with pytest.raises(ValueError, match=pattern) as error:
+        load_fer2013(path, cache=False)
+    assert str(path) in str(error.value)
+
+
+def test_bad_row_in_a_later_chunk_names_its_line(tmp_path):
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, size=(1300, 2304), dtype=np.uint8)
+    lines = ["emotion,pixels,Usage"] + [
+        f"0,{' '.join(map(str, row))},Training" for row in pixels
+    ]
+    lines[1200] = "0," + " ".join(["1"] * 2303) + ",Training"  # file line 1201
+    path = tmp_path / "fer2013.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=r"line 1201: expected 2304 pixel values"):
+        load_fer2013(path, cache=False)
+
+
+def test_not_a_fer_csv(tmp_path):
+    path = tmp_path / "fer2013.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match=r"expected a FER2013 CSV with a 'pixels' column"):
+        load_fer2013(path, cache=False)
+    path.write_text("")
+    with pytest.raises(ValueError, match="the file is empty"):
+        load_fer2013(path, cache=False)
+    path.write_bytes(b"\x1f\x8bnot really gzip")
+    with pytest.raises(ValueError, match="corrupt gzip"):
+        load_fer2013(path, cache=False)
+
+
+def test_missing_file(tmp_path):
+    missing = tmp_path / "nowhere" / "fer2013.csv"
+    with pytest.raises(OSError, match=r"FER2013 not found.*nowhere.*does not exist.*kaggle competitions download -c challenges-in-representation-learning-facial-expression-recognition-challenge"):
+        load_fer2013(missing)
+
+
+def test_path_none_uses_env_then_data_home(fer_files, tmp_path, monkeypatch):
+    monkeypatch.delenv("FER2013_PATH", raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    with pytest.raises(OSError, match=r"\$FER2013_PATH \(not set\).*the data home"):
+        load_fer2013(data_home=home)
+    fer_files.write_csv()
+    monkeypatch.setenv("FER2013_PATH", str(fer_files.root / "fer2013.csv"))
+    assert len(load_fer2013(data_home=home).target) == 21
+    monkeypatch.delenv("FER2013_PATH")
+    (home / "fer2013.csv").write_text(fer_files.kaggle_text())
+    assert len(load_fer2013(data_home=home).target) == 21
+
+
+def test_data_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("FER_SKLEARN_DATA", str(tmp_path / "x"))
+    assert get_data_home() == tmp_path / "x"
+    assert get_data_home(tmp_path / "y") == tmp_path / "y"
+    monkeypatch.delenv("FER_SKLEARN_DATA")
+    assert get_data_home().name == "fer_sklearn_data"
+
+
+def test_cache_is_written_and_invalidated(fer_files, data_home):
+    path = fer_files.write_csv()
+    first = load_fer2013(path, data_home=data_home)
+    cached = list((data_home / "cache").glob("*.npz"))
+    assert len(cached) == 1
+    again = load_fer2013(path, data_home=data_home)
+    np.testing.assert_array_equal(again.data, first.data)
+
+    # same size, same timestamp, different content: a new key
+    stat = path.stat()
+    text = path.read_text().replace("\n0,", "\n1,", 1)
+    path.write_text(text)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    changed = load_fer2013(path, data_home=data_home)
+    assert changed.target[0] == 1 and first.target[0] == 0
+    assert len(list((data_home / "cache").glob("*.npz"))) == 2
+
+
+def test_cache_false_writes_nothing(fer_files, data_home):
+    load_fer2013(fer_files.write_csv(), data_home=data_home, cache=False)
+    assert not data_home.exists()
+
+
+def test_corrupt_cache_is_ignored_with_a_warning(fer_files, data_home):
+    path = fer_files.write_csv()
+    load_fer2013(path, data_home=data_home)
+    (cache_file,) = (data_home / "cache").glob("*.npz")
+    cache_file.write_bytes(b"garbage")
+    with pytest.warns(UserWarning, match="unreadable cache"):
+        bunch = load_fer2013(path, data_home=data_home)
+    np.testing.assert_array_equal(bunch.data, fer_files.pixels)
+
+
+def test_sample():
+    sample = load_fer2013_sample()
+    assert sample.data.shape == (900, 2304) and sample.data.dtype == np.uint8
+    assert sample.images.shape == (900, 48, 48)
+    assert set(sample.usage) == {"PublicTest"}
+    assert set(np.unique(sample.target)) == set(range(7))
+    X, y = load_fer2013_sample(return_X_y=True)
+    np.testing.assert_array_equal(y, sample.target)
+
+
+def test_full_data_counts(fer2013_path, tmp_path):
+    """Exact per-usage, per-class counts of ../shared/data/README.md."""
+    bunch = load_fer2013(fer2013_path, data_home=tmp_path)
+    expected = {
+        "Training": [3995, 436, 4097, 7215, 4830, 3171, 4965],
+        "PublicTest": [467, 56, 496, 895, 653, 415, 607],
+    }
+    for usage, counts in expected.items():
+        mask = bunch.usage == usage
+        assert mask.sum() == sum(counts)
+        assert np.bincount(bunch.target[mask], minlength=7).tolist() == counts
+    training = load_fer2013(fer2013_path, usage="Training", data_home=tmp_path)
+    assert training.data.shape == (28709, 2304)
+    with pytest.raises(ValueError, match="holds no \\['PrivateTest'\\] rows"):
+        load_fer2013(fer2013_path, usage="PrivateTest", data_home=tmp_path)
+
+
+def test_full_data_sample_is_drawn_from_publictest(fer2013_path, tmp_path):
+    public = load_fer2013(fer2013_path, usage="PublicTest", data_home=tmp_path)
+    sample = load_fer2013_sample()
+    rows = {row.tobytes() for row in public.data}
+    assert all(row.tobytes() in rows for row in sample.data)
