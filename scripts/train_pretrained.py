@@ -1,0 +1,209 @@
+"""Train the networks whose weights ship in ``fer_sklearn/pretrained/``.
+
+Trains on the Training rows of FER2013 (7 classes) and selects the
+checkpoint on PublicTest only; PrivateTest is never read. The loop is plain
+PyTorch over the package's own network and augmentation, so it trains
+exactly the module that ``load_pretrained`` rebuilds.
+
+Examples
+--------
+The recipes of the shipped weights (seed, epochs and wall time are written
+into the log next to the checkpoint)::
+
+    python scripts/train_pretrained.py cnn --epochs 45 --out build/cnn
+    python scripts/train_pretrained.py rnn --epochs 16 --out build/rnn
+
+then ``python scripts/export_pretrained.py build/cnn/best.pt cnn``.
+"""
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from fer_sklearn._augment import flip_horizontal, random_affine
+from fer_sklearn._networks import NETWORKS
+from fer_sklearn.datasets import load_fer2013
+
+RECIPES = {
+    # network name, its parameters, optimiser settings, augmentation
+    "cnn": dict(
+        network="fernet",
+        module_params=dict(width=32, convs_per_stage=2, dropout=0.3),
+        optimizer="sgd",
+        lr=0.1,
+        weight_decay=5e-4,
+        batch_size=64,
+        label_smoothing=0.1,
+        augment=dict(shift=0.1, rotation=10.0, zoom=0.1, flip=True),
+        channels_last=True,
+        bf16=True,
+    ),
+    "rnn": dict(
+        network="rnn",
+        module_params=dict(hidden_size=128, num_layers=2, cell="gru", sweeps=2),
+        optimizer="adamw",
+        lr=3e-3,
+        weight_decay=1e-2,
+        batch_size=64,
+        label_smoothing=0.1,
+        augment=dict(shift=0.08, rotation=8.0, zoom=0.08, flip=True),
+        channels_last=False,
+        bf16=True,
+    ),
+}
+
+
+def make_optimizer(recipe, parameters):
+    if recipe["optimizer"] == "sgd":
+        return torch.optim.SGD(
+            parameters,
+            lr=recipe["lr"],
+            momentum=0.9,
+            nesterov=True,
+            weight_decay=recipe["weight_decay"],
+        )
+    return torch.optim.AdamW(
+        parameters, lr=recipe["lr"], weight_decay=recipe["weight_decay"]
+    )
+
+
+def to_tensor(pixels, mean, std, channels_last):
+    X = torch.from_numpy(pixels.reshape(-1, 1, 48, 48).astype(np.float32))
+    X = (X - mean) / std
+    return X.contiguous(memory_format=torch.channels_last) if channels_last else X
+
+
+@torch.no_grad()
+def evaluate(module, X, y, recipe, batch_size=512):
+    module.eval()
+    correct = correct_flip = 0
+    for start in range(0, len(X), batch_size):
+        batch = X[start : start + batch_size]
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=recipe["bf16"]):
+            logits = module(batch).float()
+            flipped = module(flip_horizontal(batch)).float()
+        target = y[start : start + batch_size]
+        correct += (logits.argmax(1) == target).sum().item()
+        probs = logits.softmax(1) + flipped.softmax(1)
+        correct_flip += (probs.argmax(1) == target).sum().item()
+    return correct / len(X), correct_flip / len(X)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("model", choices=sorted(RECIPES))
+    parser.add_argument("--data", default=None, help="FER2013 path (else $FER2013_PATH)")
+    parser.add_argument("--epochs", type=int, default=45)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+
+    recipe = RECIPES[args.model]
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    generator = torch.Generator().manual_seed(args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    train = load_fer2013(args.data, usage="Training")
+    valid = load_fer2013(args.data, usage="PublicTest")
+    mean = float(train.data.mean())
+    std = float(train.data.std())
+    X_train = to_tensor(train.data, mean, std, recipe["channels_last"])
+    y_train = torch.from_numpy(train.target)
+    X_valid = to_tensor(valid.data, mean, std, recipe["channels_last"])
+    y_valid = torch.from_numpy(valid.target)
+
+    module = NETWORKS[recipe["network"]](n_classes=7, **recipe["module_params"])
+    if recipe["channels_last"]:
+        module = module.to(memory_format=torch.channels_last)
+    optimizer = make_optimizer(recipe, module.parameters())
+    batch_size = recipe["batch_size"]
+    steps_per_epoch = math.ceil(len(X_train) / batch_size)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer,
+        max_lr=recipe["lr"],
+        epochs=args.epochs,
+        steps_per_epoch=steps_per_epoch,
+        pct_start=0.2,
+    )
+    print(
+        f"{args.model}: {sum(p.numel() for p in module.parameters()):,} parameters, "
+        f"{args.epochs} epochs, seed {args.seed}",
+        flush=True,
+    )
+
+    log = []
+    best = -1.0
+    started = time.perf_counter()
+    for epoch in range(1, args.epochs + 1):
+        module.train()
+        epoch_start = time.perf_counter()
+        order = torch.randperm(len(X_train), generator=generator)
+        total_loss = 0.0
+        for step in range(steps_per_epoch):
+            index = order[step * batch_size : (step + 1) * batch_size]
+            batch = random_affine(X_train[index], generator=generator, **recipe["augment"])
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=recipe["bf16"]):
+                logits = module(batch)
+            loss = F.cross_entropy(
+                logits.float(), y_train[index], label_smoothing=recipe["label_smoothing"]
+            )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            total_loss += loss.item()
+        train_time = time.perf_counter() - epoch_start
+        acc, acc_flip = evaluate(module, X_valid, y_valid, recipe)
+        entry = dict(
+            epoch=epoch,
+            train_loss=total_loss / steps_per_epoch,
+            publictest_acc=acc,
+            publictest_acc_flip=acc_flip,
+            epoch_seconds=train_time,
+            images_per_second=len(X_train) / train_time,
+            elapsed_seconds=time.perf_counter() - started,
+        )
+        log.append(entry)
+        print(json.dumps(entry), flush=True)
+        checkpoint = dict(
+            network=recipe["network"],
+            module_params=recipe["module_params"],
+            state_dict=module.state_dict(),
+            pixel_mean=mean,
+            pixel_std=std,
+            classes=list(range(7)),
+            epoch=epoch,
+            publictest_acc=acc,
+            publictest_acc_flip=acc_flip,
+            seed=args.seed,
+        )
+        torch.save(checkpoint, args.out / "last.pt")
+        if acc > best:
+            best = acc
+            torch.save(checkpoint, args.out / "best.pt")
+        summary = dict(
+            model=args.model,
+            recipe=recipe,
+            seed=args.seed,
+            epochs=args.epochs,
+            threads=args.threads,
+            torch=torch.__version__,
+            wall_seconds=time.perf_counter() - started,
+            best_publictest_acc=best,
+            log=log,
+        )
+        (args.out / "log.json").write_text(json.dumps(summary, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
