@@ -1,7 +1,17 @@
 """fer_sklearn: FER2013 facial-expression recognition as scikit-learn estimators."""
 
+from ._classifiers import FERCNNClassifier, FERRNNClassifier
+from ._label_merger import LabelMerger
 from .datasets import get_data_home, load_fer2013, load_fer2013_sample
 
 __version__ = "0.1.0"
 
-__all__ = ["load_fer2013", "load_fer2013_sample", "get_data_home", "__version__"]
+__all__ = [
+    "FERCNNClassifier",
+    "FERRNNClassifier",
+    "LabelMerger",
+    "get_data_home",
+    "load_fer2013",
+    "load_fer2013_sample",
+    "__version__",
+]

@@ -9,7 +9,7 @@ wrap them.
 import torch
 from torch import nn
 
-__all__ = ["FERNet", "StudyCNN", "RowRNN", "NETWORKS"]
+__all__ = ["FERNet", "StudyCNN", "RowRNN", "FERModel", "NETWORKS"]
 
 
 def _conv_bn_relu(in_channels, out_channels):
@@ -177,3 +177,48 @@ class RowRNN(nn.Module):
 
 #: Networks selectable by name in the estimators.
 NETWORKS = {"fernet": FERNet, "study": StudyCNN, "rnn": RowRNN}
+
+
+class FERModel(nn.Module):
+    """A network with its input normalisation and its class labels.
+
+    What an estimator trains and saves: the pixel mean and standard
+    deviation are buffers, and the class labels travel as the module's extra
+    state, so that ``save_params``/``load_params`` (and ``torch.save`` of
+    the state dict) keep everything ``predict`` needs. Inputs are raw pixel
+    values, shape ``(batch, 1, 48, 48)``.
+
+    Parameters
+    ----------
+    network : torch.nn.Module
+        Maps normalised ``(batch, 1, 48, 48)`` images to logits.
+    pixel_mean, pixel_std : float, default=0.0, 1.0
+        Normalisation applied to the input.
+    classes : list of int or str, default=()
+        Labels of the output columns, in order.
+    channels_last : bool, default=False
+        Feed the network channels-last tensors (faster convolutions on CPU).
+    """
+
+    def __init__(self, network, pixel_mean=0.0, pixel_std=1.0, classes=(),
+                 channels_last=False):
+        super().__init__()
+        self.network = network
+        self.register_buffer("pixel_mean", torch.tensor(float(pixel_mean)))
+        self.register_buffer("pixel_std", torch.tensor(float(pixel_std)))
+        self.classes = list(classes)
+        self.channels_last = channels_last
+        if channels_last:
+            self.network = self.network.to(memory_format=torch.channels_last)
+
+    def forward(self, X):
+        X = (X - self.pixel_mean) / self.pixel_std
+        if self.channels_last:
+            X = X.contiguous(memory_format=torch.channels_last)
+        return self.network(X)
+
+    def get_extra_state(self):
+        return {"classes": list(self.classes)}
+
+    def set_extra_state(self, state):
+        self.classes = list(state["classes"])

@@ -1,0 +1,529 @@
+"""``FERCNNClassifier`` and ``FERRNNClassifier``: skorch nets for faces.
+
+skorch does not encode labels, infer the output size or scale pixels; these
+subclasses do, so that scikit-learn code works unchanged on FER2013:
+
+- ``fit`` learns the pixel normalisation and the sorted ``classes_`` from
+  ``y`` (ints 0..6, the codes left by a merge, or strings) and sizes the
+  output layer from them; ``predict`` returns labels of the same kind;
+- the normalisation and the labels live in the module's state, so
+  ``save_params``/``load_params`` and pickling round-trip them;
+- training-time augmentation is applied in ``train_step_single`` only, and
+  test-time flip averaging is a parameter.
+"""
+
+import contextlib
+
+import numpy as np
+import torch
+from skorch import NeuralNetClassifier
+from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring, PrintLog, ProgressBar
+from skorch.dataset import unpack_data
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+
+from ._augment import flip_horizontal, random_affine
+from ._callbacks import CosineLR
+from ._networks import NETWORKS, FERModel, FERNet, RowRNN
+from ._validation import N_PIXELS, check_images, check_labels
+
+__all__ = ["FERCNNClassifier", "FERRNNClassifier", "NesterovSGD"]
+
+
+def encoded_accuracy(net, X, y):
+    """Accuracy of ``net`` on a dataset whose ``y`` holds encoded labels.
+
+    skorch's validation scoring sees the encoded targets of its internal
+    dataset, while ``predict`` decodes; this compares column indices.
+    """
+    return float(np.mean(net.predict_proba(X).argmax(axis=1) == np.asarray(y)))
+
+
+class NesterovSGD(torch.optim.SGD):
+    """SGD with Nesterov momentum 0.9 and weight decay 5e-4 by default."""
+
+    def __init__(self, params, lr=0.05, momentum=0.9, weight_decay=5e-4,
+                 nesterov=True, **kwargs):
+        super().__init__(params, lr=lr, momentum=momentum,
+                         weight_decay=weight_decay, nesterov=nesterov, **kwargs)
+
+
+class _FERClassifierBase(NeuralNetClassifier):
+    """Shared machinery of the CNN and RNN classifiers (not public)."""
+
+    #: whether the network runs faster on channels-last tensors
+    _channels_last = False
+
+    def __init__(
+        self,
+        module,
+        *,
+        criterion=torch.nn.CrossEntropyLoss,
+        train_split=None,
+        augment_shift=0.1,
+        augment_rotation=10.0,
+        augment_zoom=0.1,
+        augment_flip=True,
+        tta=False,
+        lr_schedule="cosine",
+        mixed_precision=False,
+        random_state=None,
+        verbose=0,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            criterion=criterion,
+            train_split=train_split,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.augment_shift = augment_shift
+        self.augment_rotation = augment_rotation
+        self.augment_zoom = augment_zoom
+        self.augment_flip = augment_flip
+        self.tta = tta
+        self.lr_schedule = lr_schedule
+        self.mixed_precision = mixed_precision
+        self.random_state = random_state
+
+    # -- scikit-learn ---------------------------------------------------
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+    @property
+    def _default_callbacks(self):
+        callbacks = [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            (
+                "valid_acc",
+                EpochScoring(encoded_accuracy, name="valid_acc", lower_is_better=False),
+            ),
+        ]
+        if self.lr_schedule == "cosine":
+            callbacks.append(("lr_scheduler", CosineLR()))
+        if self.verbose:
+            callbacks.append(("progress_bar", ProgressBar()))
+        callbacks.append(("print_log", PrintLog()))
+        return callbacks
+
+    def _check_own_params(self):
+        if self.lr_schedule not in ("cosine", None):
+            raise ValueError(
+                f"lr_schedule must be 'cosine' or None; got {self.lr_schedule!r}."
+            )
+        if isinstance(self.module, str) and self.module not in NETWORKS:
+            raise ValueError(
+                f"module must be a torch.nn.Module class or one of "
+                f"{sorted(NETWORKS)}; got {self.module!r}."
+            )
+
+    # -- data ---------------------------------------------------------------
+
+    def _fit_preprocessing(self, X, y, classes=None):
+        """Learn the labels and the pixel normalisation from the training data."""
+        self._check_own_params()
+        labels = check_labels(y)
+        check_classification_targets(labels)
+        images = check_images(X)
+        check_labels(labels, len(images))
+        if len(images) < 2:
+            raise ValueError(
+                f"n_samples=1: {type(self).__name__} needs at least 2 images to "
+                "train (BatchNorm statistics need a batch)."
+            )
+        found = np.unique(labels if classes is None else np.asarray(classes))
+        if len(found) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 classes in y; got "
+                f"{len(found)} class: {found.tolist()}."
+            )
+        self.classes_inferred_ = found
+        self.pixel_mean_ = float(images.mean())
+        self.pixel_std_ = float(images.std()) or 1.0
+        self.n_features_in_ = N_PIXELS
+
+    def check_data(self, X, y):
+        # Labels were checked and learned in _fit_preprocessing; skorch's own
+        # check would overwrite classes_ with the encoded targets.
+        pass
+
+    def _encode(self, y):
+        labels = check_labels(y, len(y))
+        classes = self.classes_
+        index = np.searchsorted(classes, labels)
+        index = np.clip(index, 0, len(classes) - 1)
+        unknown = classes[index] != labels
+        if unknown.any():
+            raise ValueError(
+                f"y contains labels not seen in fit: "
+                f"{np.unique(labels[unknown]).tolist()}; the classifier knows "
+                f"{classes.tolist()}."
+            )
+        return index.astype(np.int64)
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, torch.utils.data.Dataset):
+            return super().get_dataset(X, y)
+        images = check_images(X)
+        if y is not None:
+            y = self._encode(check_labels(y, len(images)))
+        return super().get_dataset(images, y)
+
+    def get_iterator(self, dataset, training=False):
+        if training and "iterator_train__drop_last" not in self.__dict__:
+            batch_size = self.batch_size if self.batch_size != -1 else len(dataset)
+            if len(dataset) > 1 and len(dataset) % batch_size == 1:
+                # a last batch of one image would break BatchNorm in training
+                self.iterator_train__drop_last = True
+                try:
+                    return super().get_iterator(dataset, training=True)
+                finally:
+                    del self.iterator_train__drop_last
+        return super().get_iterator(dataset, training=training)
+
+    # -- model ----------------------------------------------------------------
+
+    def initialize_module(self):
+        kwargs = self.get_params_for("module")
+        kwargs["n_classes"] = len(self.classes_)
+        network_class = self.module
+        if isinstance(network_class, str):
+            network_class = NETWORKS[network_class]
+        network = self.initialized_instance(network_class, kwargs)
+        self.module_ = FERModel(
+            network,
+            pixel_mean=self.pixel_mean_,
+            pixel_std=self.pixel_std_,
+            classes=self.classes_.tolist(),
+            channels_last=self._channels_last,
+        )
+        return self
+
+    def initialize(self):
+        if not hasattr(self, "pixel_mean_"):
+            raise ValueError(
+                f"{type(self).__name__} learns its classes and pixel "
+                "normalisation from the data: call fit(X, y), or load_params "
+                "on an unfitted classifier, rather than initialize()."
+            )
+        return super().initialize()
+
+    # -- training -------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _seeded(self):
+        """Seed torch's RNG for one fit when random_state is set, then restore it.
+
+        Also makes the augmentation generator, drawn from that seed (or from
+        torch's global RNG when random_state is None).
+        """
+        with contextlib.ExitStack() as stack:
+            if self.random_state is not None:
+                stack.enter_context(torch.random.fork_rng(devices=[]))
+                trained = len(getattr(self, "history_", None) or [])
+                torch.manual_seed(int(self.random_state) * 1_000_003 + trained)
+            seed = int(torch.randint(2**62, (1,)))
+            self.augment_generator_ = torch.Generator().manual_seed(seed)
+            yield
+
+    def fit(self, X, y, **fit_params):
+        """Learn labels and normalisation, (re)initialise and train.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 2304), (n_samples, 48, 48) or (n_samples, 1, 48, 48)
+            Faces, uint8 0..255 or floats.
+        y : array-like of shape (n_samples,)
+            Labels: ints (any codes) or strings.
+        **fit_params : dict
+            Passed to skorch's ``fit``.
+
+        Returns
+        -------
+        self
+        """
+        with self._seeded():
+            if not self.warm_start or not self.initialized_:
+                self._fit_preprocessing(X, y)
+            return super().fit(X, y, **fit_params)
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train for ``max_epochs`` more epochs without re-initialising.
+
+        On an unfitted classifier, learns labels (from ``classes`` if
+        given) and normalisation first.
+        """
+        with self._seeded():
+            if not self.initialized_ or not hasattr(self, "pixel_mean_"):
+                self._fit_preprocessing(X, y, classes)
+            return super().partial_fit(X, y, **fit_params)
+
+    def _augment(self, Xi):
+        return random_affine(
+            Xi,
+            shift=self.augment_shift,
+            rotation=self.augment_rotation,
+            zoom=self.augment_zoom,
+            flip=self.augment_flip,
+            generator=getattr(self, "augment_generator_", None),
+        )
+
+    def _autocast(self):
+        device = torch.device(self.device).type if self.device else "cpu"
+        dtype = torch.bfloat16 if device == "cpu" else torch.float16
+        return torch.autocast(device, dtype=dtype, enabled=bool(self.mixed_precision))
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        Xi = self._augment(torch.as_tensor(Xi))
+        with self._autocast():
+            y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred.float(), yi, X=Xi, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    # -- prediction -----------------------------------------------------------
+
+    def infer(self, x, **fit_params):
+        if self.module_.training or not self.tta:
+            return super().infer(x, **fit_params)
+        x = torch.as_tensor(x)
+        logits = super().infer(x, **fit_params)
+        flipped = super().infer(flip_horizontal(x), **fit_params)
+        return (logits + flipped) / 2
+
+    def evaluation_step(self, batch, training=False):
+        with self._autocast():
+            return super().evaluation_step(batch, training=training)
+
+    def predict_proba(self, X):
+        """Class probabilities, columns ordered as ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of face images
+            Same shapes and kinds as in ``fit``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes), float32
+        """
+        check_is_fitted(self, "pixel_mean_")
+        return super().predict_proba(X).astype(np.float32)
+
+    def predict(self, X):
+        """Predicted labels, of the same kind as the ``y`` given to ``fit``."""
+        check_is_fitted(self, "pixel_mean_")
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    # -- persistence ----------------------------------------------------------
+
+    def load_params(self, f_params=None, f_optimizer=None, f_criterion=None,
+                    f_history=None, checkpoint=None, use_safetensors=False, **kwargs):
+        """Load what ``save_params`` wrote, labels and normalisation included.
+
+        Works on an unfitted classifier: the classes and the pixel
+        normalisation are read from ``f_params`` first and the module is
+        built to match.
+        """
+        if f_params is not None and not use_safetensors and checkpoint is None:
+            self._restore_from_state(f_params)
+        return super().load_params(
+            f_params=f_params,
+            f_optimizer=f_optimizer,
+            f_criterion=f_criterion,
+            f_history=f_history,
+            checkpoint=checkpoint,
+            use_safetensors=use_safetensors,
+            **kwargs,
+        )
+
+    def _restore_from_state(self, f_params):
+        if hasattr(f_params, "seek"):
+            position = f_params.tell()
+            state = torch.load(f_params, map_location="cpu", weights_only=True)
+            f_params.seek(position)
+        else:
+            state = torch.load(f_params, map_location="cpu", weights_only=True)
+        if "_extra_state" not in state or "pixel_mean" not in state:
+            raise ValueError(
+                f"{f_params!r} holds no classes and pixel normalisation: it was "
+                f"not saved by save_params of a fitted {type(self).__name__}."
+            )
+        self.classes_inferred_ = np.asarray(state["_extra_state"]["classes"])
+        self.pixel_mean_ = float(state["pixel_mean"])
+        self.pixel_std_ = float(state["pixel_std"])
+        self.n_features_in_ = N_PIXELS
+        self.initialize()
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        # the augmentation generator is rebuilt at the next fit
+        state.pop("augment_generator_", None)
+        return state
+
+
+_CNN_DOC = """Convolutional network classifier for 48x48 faces (skorch).
+
+A :class:`skorch.NeuralNetClassifier` that accepts face images as scikit-learn
+data: ``X`` of shape ``(n, 2304)``, ``(n, 48, 48)`` or ``(n, 1, 48, 48)``,
+uint8 or float, and ``y`` as any labels (ints, the non-contiguous codes left
+by :class:`LabelMerger`, or strings). ``predict`` returns labels of the same
+kind. Every skorch parameter (``lr``, ``max_epochs``, ``callbacks``,
+``module__*``, ``optimizer__*``, ``warm_start``, ``device`` ...) works as
+usual.
+
+Parameters
+----------
+module : torch.nn.Module class or {{"fernet", "study"}}, default={module}
+    The network. ``"fernet"`` (:class:`fer_sklearn.networks.FERNet`) is the
+    default VGG-style network with BatchNorm; ``"study"`` is the course
+    study's Keras CNN. Its ``n_classes`` is set from ``y``; other
+    arguments go through ``module__*`` (e.g. ``module__width=48``).
+lr : float, default={lr}
+    Learning rate.
+max_epochs : int, default={max_epochs}
+    Epochs per ``fit``.
+batch_size : int, default={batch_size}
+optimizer : torch optimizer class, default={optimizer}
+    With ``optimizer__*`` parameters{optimizer_note}.
+train_split : callable or None, default=None
+    None trains on all of ``X``: skorch's own default would silently hold
+    out 20% inside every GridSearchCV fold. Pass e.g.
+    ``skorch.dataset.ValidSplit(0.1, stratified=True)`` or
+    ``skorch.helper.predefined_split`` for validation curves in ``history``.
+augment_shift : float, default=0.1
+    Largest random shift, as a fraction of the image size (training only).
+augment_rotation : float, default=10.0
+    Largest random rotation in degrees (training only).
+augment_zoom : float, default=0.1
+    Largest random relative zoom (training only).
+augment_flip : bool, default=True
+    Random horizontal flips (training only). Set all four to 0/False to
+    train without augmentation.
+tta : bool, default=False
+    Test-time augmentation: average the logits of each face and its mirror
+    image at prediction.
+lr_schedule : {{"cosine", None}}, default="cosine"
+    Cosine decay of the learning rate over the ``max_epochs`` of each fit
+    call (:class:`fer_sklearn.callbacks.CosineLR`); None keeps ``lr``.
+mixed_precision : bool, default=False
+    bfloat16 autocast on CPU (float16 on CUDA): about 2x faster on CPUs with
+    AVX-512 BF16, slower on others.
+random_state : int or None, default=None
+    Seed for weights, shuffling, dropout and augmentation: the same seed
+    and data give the same predictions. torch's global RNG is restored
+    after ``fit``.
+verbose : int, default=0
+    1 prints skorch's epoch table and a progress bar over batches.
+**kwargs
+    Any other :class:`skorch.NeuralNetClassifier` parameter.
+
+Attributes
+----------
+classes_ : ndarray
+    The sorted labels seen in ``fit``.
+pixel_mean_, pixel_std_ : float
+    Input normalisation learned in ``fit``.
+n_features_in_ : int
+    2304 (48x48 pixels).
+module_ : fer_sklearn.networks.FERModel
+    The trained network with its normalisation and labels.
+history : skorch.History
+    Per-epoch losses (and validation scores with a ``train_split``).
+
+Examples
+--------
+>>> from fer_sklearn import {name}, load_fer2013_sample
+>>> faces = load_fer2013_sample()
+>>> clf = {name}(max_epochs=1, random_state=0).fit(faces.data[:64], faces.target[:64])
+>>> clf.predict(faces.data[:3]).shape
+(3,)
+"""
+
+
+class FERCNNClassifier(_FERClassifierBase):
+    __doc__ = _CNN_DOC.format(
+        name="FERCNNClassifier",
+        module="FERNet",
+        lr=0.05,
+        max_epochs=30,
+        batch_size=64,
+        optimizer="NesterovSGD",
+        optimizer_note=(
+            ": SGD with Nesterov momentum 0.9 and weight decay 5e-4; any torch\n"
+            "    optimizer class works (e.g. ``torch.optim.Adam``)"
+        ),
+    )
+    _channels_last = True
+
+    def __init__(
+        self,
+        module=FERNet,
+        *,
+        lr=0.05,
+        max_epochs=30,
+        batch_size=64,
+        optimizer=NesterovSGD,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            optimizer=optimizer,
+            **kwargs,
+        )
+
+
+class FERRNNClassifier(_FERClassifierBase):
+    __doc__ = _CNN_DOC.format(
+        name="FERRNNClassifier",
+        module="RowRNN",
+        lr=0.003,
+        max_epochs=20,
+        batch_size=64,
+        optimizer="torch.optim.AdamW",
+        optimizer_note=" (weight decay 0.01 by default)",
+    ).replace(
+        "Convolutional network classifier for 48x48 faces (skorch).",
+        "Recurrent network classifier for 48x48 faces (skorch).\n\n"
+        "The network (:class:`fer_sklearn.networks.RowRNN`) reads each face "
+        "row by row\n(and, with ``module__sweeps=2``, column by column): "
+        "``module__hidden_size``,\n``module__num_layers``, ``module__cell`` "
+        '("gru" or "lstm") and ``module__sweeps``\nset its shape.',
+    ).replace(
+        'module : torch.nn.Module class or {"fernet", "study"}, default=RowRNN\n'
+        '    The network. ``"fernet"`` (:class:`fer_sklearn.networks.FERNet`) is the\n'
+        "    default VGG-style network with BatchNorm; ``\"study\"`` is the course\n"
+        "    study's Keras CNN.",
+        'module : torch.nn.Module class or "rnn", default=RowRNN\n'
+        "    The network.",
+    )
+
+    def __init__(
+        self,
+        module=RowRNN,
+        *,
+        lr=0.003,
+        max_epochs=20,
+        batch_size=64,
+        optimizer=torch.optim.AdamW,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            optimizer=optimizer,
+            **kwargs,
+        )

@@ -1,0 +1,113 @@
+"""Input checks shared by the estimators, the plots and the command line."""
+
+import numbers
+
+import numpy as np
+
+IMAGE_SIZE = 48
+N_PIXELS = IMAGE_SIZE * IMAGE_SIZE
+ACCEPTED_SHAPES = "(n_samples, 2304), (n_samples, 48, 48) or (n_samples, 1, 48, 48)"
+
+
+def check_images(X, *, name="X"):
+    """Validate face images and return them as float32 ``(n, 1, 48, 48)``.
+
+    Accepts array-likes (numpy arrays, lists, DataFrames, torch tensors) of
+    shape ``(n, 2304)``, ``(n, 48, 48)`` or ``(n, 1, 48, 48)``, integer or
+    float. Pixel values are not rescaled here.
+
+    Raises
+    ------
+    TypeError
+        If ``X`` is not numeric (strings, objects, sparse matrices).
+    ValueError
+        If its shape is not one of the above, it is empty, or it holds NaN
+        or infinity.
+    """
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(
+            f"{name} must be a dense array of images; got a sparse matrix "
+            f"({type(X).__name__}). Convert it with .toarray()."
+        )
+    if hasattr(X, "detach"):  # a torch tensor
+        X = X.detach().cpu().numpy()
+    try:
+        array = np.asarray(X)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must be an array of shape {ACCEPTED_SHAPES}; could not "
+            f"convert {type(X).__name__} to an array ({exc})."
+        ) from exc
+    if array.dtype.kind == "c":
+        raise ValueError("Complex data not supported: X must hold real pixel values.")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must hold numeric pixel values (uint8 0..255 or floats); "
+            f"got dtype {array.dtype}."
+        )
+    shape = array.shape
+    if array.ndim == 2 and shape[1] == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={shape}) while a minimum of "
+            f"{N_PIXELS} is required: {name} must have shape {ACCEPTED_SHAPES}."
+        )
+    if array.ndim >= 1 and shape[0] == 0:
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={shape}) while a minimum of 1 "
+            "is required."
+        )
+    if array.dtype.kind == "f":
+        finite = np.isfinite(array).reshape(len(array), -1).all(axis=1)
+        if not finite.all():
+            bad = np.flatnonzero(~finite)
+            raise ValueError(
+                f"{name} contains NaN or infinity in {bad.size} image(s), first "
+                f"at index {bad[0]}; pixel values must be finite."
+            )
+    if array.ndim == 2 and shape[1] == N_PIXELS:
+        array = array.reshape(-1, 1, IMAGE_SIZE, IMAGE_SIZE)
+    elif array.ndim == 3 and shape[1:] == (IMAGE_SIZE, IMAGE_SIZE):
+        array = array[:, None]
+    elif array.ndim == 4 and shape[1:] == (1, IMAGE_SIZE, IMAGE_SIZE):
+        pass
+    else:
+        raise ValueError(
+            f"{name} must have shape {ACCEPTED_SHAPES} (48x48 greyscale "
+            f"faces); got shape {shape}."
+        )
+    array = array.astype(np.float32, copy=False)
+    return np.ascontiguousarray(array)
+
+
+def check_labels(y, n_samples=None, *, name="y"):
+    """Validate 1-d labels: ints, strings, floats without NaN; one per sample."""
+    if y is None:
+        raise ValueError(
+            "This classifier requires y to be passed, but the target y is None: "
+            "give one label per image."
+        )
+    if hasattr(y, "detach"):
+        y = y.detach().cpu().numpy()
+    labels = np.asarray(y)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels.ravel()
+    if labels.ndim != 1:
+        raise ValueError(
+            f"{name} must be 1-d, one label per image; got shape {labels.shape}."
+        )
+    if n_samples is not None and len(labels) != n_samples:
+        raise ValueError(
+            f"Found input variables with inconsistent numbers of samples: "
+            f"X has {n_samples} images, {name} has {len(labels)} labels."
+        )
+    if labels.dtype.kind == "f" and not np.isfinite(labels).all():
+        raise ValueError(f"{name} contains NaN or infinity; labels must be finite.")
+    if labels.dtype.kind == "O":
+        kinds = {type(v) for v in labels}
+        if not (all(issubclass(k, str) for k in kinds)
+                or all(issubclass(k, numbers.Integral) for k in kinds)):
+            raise TypeError(
+                f"{name} must hold labels of one kind (all ints or all strings); "
+                f"got {sorted(k.__name__ for k in kinds)}."
+            )
+    return labels

@@ -1,0 +1,5 @@
+"""skorch callbacks of fer_sklearn."""
+
+from ._callbacks import CosineLR
+
+__all__ = ["CosineLR"]

@@ -1,0 +1,334 @@
+import io
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import confusion_matrix
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import FunctionTransformer, Pipeline
+from skorch.callbacks import Callback
+from skorch.dataset import ValidSplit
+
+from fer_sklearn import FERCNNClassifier, FERRNNClassifier, LabelMerger, load_fer2013_sample
+from fer_sklearn.networks import FERModel, FERNet, RowRNN, StudyCNN
+
+FAST = {
+    FERCNNClassifier: dict(max_epochs=1, module__width=4, batch_size=32),
+    FERRNNClassifier: dict(
+        max_epochs=1, module__hidden_size=8, module__num_layers=1, batch_size=32
+    ),
+}
+CLASSIFIERS = list(FAST)
+
+
+def make(cls, **params):
+    return cls(**{**FAST[cls], "random_state": 0, **params})
+
+
+@pytest.fixture(scope="module")
+def faces():
+    sample = load_fer2013_sample()
+    keep = np.concatenate([np.flatnonzero(sample.target == c)[:12] for c in range(7)])
+    return sample.data[keep], sample.target[keep], sample.target_names
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_merged_codes_are_decoded(cls, faces):
+    X, y, _ = faces
+    y6 = LabelMerger().fit_transform(y)
+    clf = make(cls).fit(X, y6)
+    assert clf.classes_.tolist() == [0, 2, 3, 4, 5, 6]
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 6) and proba.dtype == np.float32
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    predicted = clf.predict(X)
+    assert set(predicted) <= {0, 2, 3, 4, 5, 6}
+    np.testing.assert_array_equal(predicted, clf.classes_[proba.argmax(1)])
+    last = [m for m in clf.module_.modules() if isinstance(m, torch.nn.Linear)][-1]
+    assert last.out_features == 6
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_string_labels_and_input_shapes(cls, faces):
+    X, y, names = faces
+    labels = names[y]
+    clf = make(cls).fit(X.reshape(-1, 48, 48), labels)
+    assert clf.classes_.tolist() == sorted(set(labels))
+    for shaped in (X, X.reshape(-1, 48, 48), X.reshape(-1, 1, 48, 48), X / 255.0):
+        predicted = clf.predict(shaped)
+        assert predicted.dtype.kind == "U" and set(predicted) <= set(labels)
+    np.testing.assert_array_equal(clf.predict(X), clf.predict(X.reshape(-1, 1, 48, 48)))
+    np.testing.assert_array_equal(clf.predict(X), clf.predict(torch.from_numpy(X)))
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_normalisation_is_learned(cls, faces):
+    X, y, _ = faces
+    raw = make(cls).fit(X, y)
+    scaled = make(cls).fit(X / 255.0, y)
+    assert raw.pixel_mean_ == pytest.approx(X.mean(), rel=1e-4)
+    assert scaled.pixel_mean_ == pytest.approx(X.mean() / 255, rel=1e-4)
+    assert scaled.pixel_std_ == pytest.approx(raw.pixel_std_ / 255, rel=1e-4)
+    # the same faces, scaled differently, give the same network inputs
+    np.testing.assert_allclose(
+        raw.predict_proba(X), scaled.predict_proba(X / 255.0), atol=1e-4
+    )
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_same_seed_same_predictions(cls, faces):
+    X, y, _ = faces
+    first = make(cls, max_epochs=2).fit(X, y).predict_proba(X)
+    state = torch.get_rng_state()
+    second = make(cls, max_epochs=2).fit(X, y)
+    assert torch.equal(state, torch.get_rng_state()), "fit must restore torch's RNG"
+    np.testing.assert_array_equal(first, second.predict_proba(X))
+    other = make(cls, max_epochs=2, random_state=1).fit(X, y).predict_proba(X)
+    assert not np.array_equal(first, other)
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_pickle_clone_and_params(cls, faces):
+    X, y, _ = faces
+    clf = make(cls).fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(restored.classes_, clf.classes_)
+    fresh = clone(clf)
+    assert not hasattr(fresh, "pixel_mean_")
+    assert fresh.get_params()["random_state"] == 0
+    with pytest.raises(NotFittedError):
+        fresh.predict(X)
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_save_and_load_params_keep_labels(cls, faces, tmp_path):
+    X, y, names = faces
+    clf = make(cls).fit(X, names[y])
+    clf.save_params(f_params=tmp_path / "params.pt", f_history=tmp_path / "h.json")
+    new = cls(**FAST[cls])
+    new.load_params(f_params=tmp_path / "params.pt", f_history=tmp_path / "h.json")
+    np.testing.assert_array_equal(new.classes_, clf.classes_)
+    np.testing.assert_allclose(new.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+    np.testing.assert_array_equal(new.predict(X), clf.predict(X))
+    assert len(new.history) == len(clf.history)
+    buffer = io.BytesIO()
+    clf.save_params(f_params=buffer)
+    buffer.seek(0)
+    from_buffer = cls(**FAST[cls])
+    from_buffer.load_params(f_params=buffer)
+    np.testing.assert_array_equal(from_buffer.predict(X), clf.predict(X))
+
+
+def test_load_params_refuses_a_foreign_file(tmp_path):
+    torch.save({"weight": torch.zeros(2)}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="holds no classes and pixel normalisation"):
+        FERCNNClassifier().load_params(f_params=tmp_path / "other.pt")
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_partial_fit_and_warm_start_continue(cls, faces):
+    X, y, _ = faces
+    clf = make(cls).fit(X, y)
+    weights = [p.detach().clone() for p in clf.module_.parameters()]
+    clf.partial_fit(X, y)
+    assert len(clf.history) == 2
+    assert any(not torch.equal(a, b) for a, b in zip(weights, clf.module_.parameters()))
+    warm = make(cls, warm_start=True).fit(X, y)
+    warm.fit(X, y)
+    assert len(warm.history) == 2
+    cold = make(cls).fit(X, y)
+    cold.fit(X, y)
+    assert len(cold.history) == 1
+    fresh = make(cls)
+    fresh.partial_fit(X, y, classes=np.arange(7))
+    assert fresh.classes_.tolist() == list(range(7))
+    with pytest.raises(ValueError, match=r"labels not seen in fit: \[9\]"):
+        clf.partial_fit(X[:4], np.array([0, 9, 2, 3]))
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_callbacks_history_and_train_split(cls, faces):
+    X, y, _ = faces
+
+    class CountEpochs(Callback):
+        def initialize(self):
+            self.epochs = 0
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.epochs += 1
+
+    counter = CountEpochs()
+    clf = make(
+        cls,
+        max_epochs=2,
+        callbacks=[("count", counter)],
+        train_split=ValidSplit(0.25, stratified=True, random_state=0),
+    ).fit(X, y)
+    assert dict(clf.callbacks_)["count"].epochs == 2
+    history = clf.history
+    assert len(history) == 2
+    for key in ("train_loss", "valid_loss", "valid_acc", "dur"):
+        assert all(key in row for row in history), key
+    assert 0.0 <= history[-1, "valid_acc"] <= 1.0
+    # the learning rate decays along a cosine within each fit call
+    assert history[0, "lr"] == clf.lr and 0 < history[1, "lr"] < clf.lr
+    no_split = make(cls).fit(X, y)
+    assert "valid_acc" not in no_split.history[-1]
+
+
+def test_valid_acc_compares_encoded_labels(faces):
+    X, y, _ = faces
+    y6 = LabelMerger().fit_transform(y)  # codes {0, 2, ..., 6}, not column indices
+    clf = make(FERCNNClassifier, train_split=ValidSplit(2, stratified=True))
+    clf.fit(X, y6)
+    _, X_valid = train_test_split_indices(y6)
+    expected = np.mean(clf.predict(X[X_valid]) == y6[X_valid])
+    assert clf.history[-1, "valid_acc"] == pytest.approx(expected)
+
+
+def train_test_split_indices(y):
+    from sklearn.model_selection import StratifiedKFold
+
+    return next(StratifiedKFold(2, shuffle=False).split(np.zeros(len(y)), y))
+
+
+def test_train_split_default_is_none():
+    assert FERCNNClassifier().train_split is None
+    assert FERRNNClassifier().train_split is None
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_set_params_module_parameter(cls, faces):
+    X, y, _ = faces
+    clf = make(cls)
+    key, value = (
+        ("module__width", 6) if cls is FERCNNClassifier else ("module__hidden_size", 6)
+    )
+    clf.set_params(**{key: value}).fit(X, y)
+    assert clf.get_params()[key] == value
+    network = clf.module_.network
+    if cls is FERCNNClassifier:
+        assert network.features[0].out_channels == 6
+    else:
+        assert network.rnns[0].hidden_size == 6
+
+
+def test_modules_by_name(faces):
+    X, y, _ = faces
+    study = FERCNNClassifier(module="study", max_epochs=1, optimizer=torch.optim.Adam, lr=1e-3)
+    study.fit(X, y)
+    assert isinstance(study.module_.network, StudyCNN)
+    with pytest.raises(ValueError, match=r"module must be a torch.nn.Module class or one of \['fernet', 'rnn', 'study'\]; got 'vgg'"):
+        FERCNNClassifier(module="vgg").fit(X, y)
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_sklearn_tools(cls, faces):
+    X, y, _ = faces
+    y6 = LabelMerger().fit_transform(y)
+    pipe = Pipeline([("scale", FunctionTransformer(lambda X: X / 255.0)), ("net", make(cls))])
+    scores = cross_val_score(pipe, X, y6, cv=2)
+    assert scores.shape == (2,) and ((0 <= scores) & (scores <= 1)).all()
+
+    key = "module__width" if cls is FERCNNClassifier else "module__hidden_size"
+    search = GridSearchCV(make(cls), {"lr": [1e-3, 1e-2], key: [4, 6]}, cv=2)
+    search.fit(X, y6)
+    assert set(search.best_params_) == {"lr", key}
+    assert len(search.cv_results_["params"]) == 4
+    matrix = confusion_matrix(y6, search.predict(X), labels=[0, 2, 3, 4, 5, 6])
+    assert matrix.shape == (6, 6) and matrix.sum() == len(X)
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_tta_averages_a_face_and_its_mirror(cls, faces):
+    X, y, _ = faces
+    clf = make(cls).fit(X, y)
+    plain = clf.predict_proba(X)
+    clf.set_params(tta=True)
+    averaged = clf.predict_proba(X)
+    mirrored = clf.set_params(tta=False).predict_proba(X.reshape(-1, 48, 48)[:, :, ::-1])
+    logits = np.log(plain) + np.log(mirrored)
+    expected = np.exp(logits / 2) / np.exp(logits / 2).sum(1, keepdims=True)
+    np.testing.assert_allclose(averaged, expected, atol=1e-4)
+    assert not np.allclose(averaged, plain)
+
+
+def test_augmentation_is_off_at_predict(faces):
+    X, y, _ = faces
+    clf = make(FERCNNClassifier).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X))
+
+
+def test_odd_last_batch_trains(faces):
+    X, y, _ = faces
+    # 33 images with batches of 32 leave one image: BatchNorm needs two
+    clf = make(FERCNNClassifier).fit(X[:33], y[:33])
+    assert len(clf.history) == 1
+
+
+BAD_X = [
+    (np.zeros((4, 100)), ValueError, r"X must have shape \(n_samples, 2304\), \(n_samples, 48, 48\) or \(n_samples, 1, 48, 48\).*got shape \(4, 100\)"),
+    (np.zeros((4, 3, 48, 48)), ValueError, r"got shape \(4, 3, 48, 48\)"),
+    (np.zeros((4, 64, 64)), ValueError, r"got shape \(4, 64, 64\)"),
+    (np.zeros(2304), ValueError, r"got shape \(2304,\)"),
+    (np.zeros((0, 2304)), ValueError, r"0 sample\(s\)"),
+    (np.array([["a"] * 2304] * 4), TypeError, r"must hold numeric pixel values.*got dtype <U1"),
+]
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+@pytest.mark.parametrize("X, error, pattern", BAD_X)
+def test_bad_images(cls, faces, X, error, pattern):
+    _, y, _ = faces
+    with pytest.raises(error, match=pattern):
+        make(cls).fit(X, y[: len(X)] if len(X) else y[:0])
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_and_inf_are_refused(cls, faces, bad):
+    X, y, _ = faces
+    X = X.astype(float)
+    X[5, 100] = bad
+    with pytest.raises(ValueError, match=r"X contains NaN or infinity in 1 image\(s\), first at index 5"):
+        make(cls).fit(X, y)
+    clf = make(cls).fit(faces[0], y)
+    with pytest.raises(ValueError, match="first at index 5"):
+        clf.predict(X)
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_bad_labels(cls, faces):
+    X, y, _ = faces
+    with pytest.raises(ValueError, match="at least 2 classes in y; got 1 class: \\[3\\]"):
+        make(cls).fit(X, np.full(len(X), 3))
+    with pytest.raises(ValueError, match="inconsistent numbers of samples: X has 84 images, y has 83"):
+        make(cls).fit(X, y[:-1])
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        make(cls).fit(X, None)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        make(cls).fit(X, np.linspace(0, 1, len(X)))
+    with pytest.raises(ValueError, match="n_samples=1"):
+        make(cls).fit(X[:1], y[:1])
+
+
+def test_networks_shapes():
+    X = torch.zeros(2, 1, 48, 48)
+    assert FERNet(n_classes=5, width=4)(X).shape == (2, 5)
+    assert StudyCNN(n_classes=6)(X).shape == (2, 6)
+    for cell in ("gru", "lstm"):
+        for sweeps in (1, 2):
+            net = RowRNN(n_classes=7, hidden_size=8, cell=cell, sweeps=sweeps)
+            assert net(X).shape == (2, 7)
+    with pytest.raises(ValueError, match="cell must be one of"):
+        RowRNN(cell="rnn")
+    model = FERModel(FERNet(n_classes=3, width=4), 100.0, 50.0, ["a", "b", "c"])
+    state = model.state_dict()
+    other = FERModel(FERNet(n_classes=3, width=4))
+    other.load_state_dict(state)
+    assert other.classes == ["a", "b", "c"] and float(other.pixel_mean) == 100.0
