@@ -2,6 +2,7 @@
 
 from ._classifiers import FERCNNClassifier, FERRNNClassifier
 from ._label_merger import LabelMerger
+from ._pretrained import load_pretrained
 from .datasets import get_data_home, load_fer2013, load_fer2013_sample
 
 __version__ = "0.1.0"
@@ -13,5 +14,6 @@ __all__ = [
     "get_data_home",
     "load_fer2013",
     "load_fer2013_sample",
+    "load_pretrained",
     "__version__",
 ]

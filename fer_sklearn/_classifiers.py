@@ -99,6 +99,16 @@ class _FERClassifierBase(NeuralNetClassifier):
         callbacks = [
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            (
+                # on the augmented training batches, from cached outputs
+                "train_acc",
+                EpochScoring(
+                    encoded_accuracy,
+                    name="train_acc",
+                    on_train=True,
+                    lower_is_better=False,
+                ),
+            ),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
             (
                 "valid_acc",

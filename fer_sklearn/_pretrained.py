@@ -1,0 +1,104 @@
+"""``load_pretrained``: fitted classifiers from weights shipped in the wheel."""
+
+import hashlib
+import io
+import json
+from importlib import resources
+
+import numpy as np
+import torch
+
+from ._classifiers import FERCNNClassifier, FERRNNClassifier
+
+__all__ = ["load_pretrained", "pretrained_info"]
+
+_CLASSIFIERS = {"fernet": FERCNNClassifier, "rnn": FERRNNClassifier}
+_MANIFEST = "manifest.json"
+
+
+def _package_files():
+    return resources.files("fer_sklearn.pretrained")
+
+
+def pretrained_info():
+    """What ships: for each name, its file, sha256, recipe and measured accuracy.
+
+    Returns
+    -------
+    dict
+        The parsed ``fer_sklearn/pretrained/manifest.json``.
+    """
+    return json.loads(_package_files().joinpath(_MANIFEST).read_text())
+
+
+def _read_verified(name):
+    manifest = pretrained_info()
+    if name not in manifest:
+        raise ValueError(
+            f"Unknown pretrained model {name!r}; choose one of {sorted(manifest)}."
+        )
+    entry = manifest[name]
+    data = _package_files().joinpath(entry["file"]).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != entry["sha256"]:
+        raise OSError(
+            f"The shipped weights {entry['file']} are corrupted or were altered: "
+            f"sha256 {digest}, expected {entry['sha256']}. Reinstall fer_sklearn."
+        )
+    return entry, data
+
+
+def load_pretrained(name="cnn", **params):
+    """A fitted classifier from the weights that ship with fer_sklearn.
+
+    Trained on the Training rows of FER2013 (7 classes), the checkpoint
+    chosen on PublicTest; ``classes_`` are the int codes 0..6 (0 angry,
+    1 disgust, 2 fear, 3 happy, 4 sad, 5 surprise, 6 neutral). The file's
+    sha256 is checked before it is read with ``torch.load(weights_only=True)``.
+    Nothing is downloaded.
+
+    Parameters
+    ----------
+    name : {"cnn", "rnn"}, default="cnn"
+        ``"cnn"`` is a :class:`FERCNNClassifier`, ``"rnn"`` a
+        :class:`FERRNNClassifier`.
+    **params
+        Estimator parameters to set, e.g. ``tta=True`` for flip averaging
+        or ``device="cuda"``.
+
+    Returns
+    -------
+    FERCNNClassifier or FERRNNClassifier
+        Fitted: ready for ``predict``, ``predict_proba`` and ``score``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+    OSError
+        If the file does not match its recorded sha256.
+
+    Examples
+    --------
+    >>> from fer_sklearn import load_pretrained, load_fer2013_sample
+    >>> clf = load_pretrained("cnn")
+    >>> clf.classes_.tolist()
+    [0, 1, 2, 3, 4, 5, 6]
+    >>> faces = load_fer2013_sample()
+    >>> clf.predict(faces.data[:2]).shape
+    (2,)
+    """
+    entry, data = _read_verified(name)
+    checkpoint = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    cls = _CLASSIFIERS[checkpoint["network"]]
+    module_params = {f"module__{k}": v for k, v in checkpoint["module_params"].items()}
+    clf = cls(module=checkpoint["network"], **module_params, **params)
+    clf.classes_inferred_ = np.asarray(checkpoint["classes"])
+    clf.pixel_mean_ = float(checkpoint["pixel_mean"])
+    clf.pixel_std_ = float(checkpoint["pixel_std"])
+    clf.n_features_in_ = 48 * 48
+    clf.initialize()
+    state = {k: v.float() for k, v in checkpoint["state_dict"].items()}
+    clf.module_.network.load_state_dict(state)
+    clf.module_.eval()
+    return clf

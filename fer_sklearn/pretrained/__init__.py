@@ -1,0 +1,1 @@
+"""Weights of the shipped models; see load_pretrained."""
