@@ -2,6 +2,7 @@
 
 from ._classifiers import FERCNNClassifier, FERRNNClassifier
 from ._label_merger import LabelMerger
+from ._onnx import export_onnx
 from ._pretrained import load_pretrained
 from .datasets import get_data_home, load_fer2013, load_fer2013_sample
 
@@ -11,6 +12,7 @@ __all__ = [
     "FERCNNClassifier",
     "FERRNNClassifier",
     "LabelMerger",
+    "export_onnx",
     "get_data_home",
     "load_fer2013",
     "load_fer2013_sample",

@@ -12,7 +12,6 @@ from ._classifiers import FERCNNClassifier, FERRNNClassifier
 
 __all__ = ["load_pretrained", "pretrained_info"]
 
-_CLASSIFIERS = {"fernet": FERCNNClassifier, "rnn": FERRNNClassifier}
 _MANIFEST = "manifest.json"
 
 
@@ -88,11 +87,23 @@ def load_pretrained(name="cnn", **params):
     >>> clf.predict(faces.data[:2]).shape
     (2,)
     """
-    entry, data = _read_verified(name)
+    _, data = _read_verified(name)
     checkpoint = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    cls = _CLASSIFIERS[checkpoint["network"]]
+    return classifier_from_checkpoint(checkpoint, **params)
+
+
+def classifier_from_checkpoint(checkpoint, **params):
+    """Build a fitted classifier from a checkpoint dict.
+
+    The dict is what ``scripts/train_pretrained.py`` saves: ``network``
+    (a name in :data:`fer_sklearn.networks.NETWORKS`), ``module_params``,
+    ``state_dict`` (of the bare network), ``pixel_mean``, ``pixel_std`` and
+    ``classes``.
+    """
+    network = checkpoint["network"]
+    cls = FERRNNClassifier if network == "rnn" else FERCNNClassifier
     module_params = {f"module__{k}": v for k, v in checkpoint["module_params"].items()}
-    clf = cls(module=checkpoint["network"], **module_params, **params)
+    clf = cls(module=network, **module_params, **params)
     clf.classes_inferred_ = np.asarray(checkpoint["classes"])
     clf.pixel_mean_ = float(checkpoint["pixel_mean"])
     clf.pixel_std_ = float(checkpoint["pixel_std"])

@@ -192,41 +192,64 @@ def _evaluate(args):
     return 0
 
 
-def read_face_image(path):
-    """Any image file as 48x48 greyscale uint8 (converted, then resized)."""
+def read_image(path):
+    """An image file as greyscale uint8, any size or colour."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
-            grey = image.convert("L")
-            if grey.size != (48, 48):
-                grey = grey.resize((48, 48), Image.Resampling.BILINEAR)
-            return np.asarray(grey, dtype=np.uint8)
+            return np.asarray(image.convert("L"), dtype=np.uint8)
     except FileNotFoundError as exc:
         raise CommandError(f"{path}: no such file.") from exc
     except (UnidentifiedImageError, OSError) as exc:
         raise CommandError(f"{path}: not a readable image ({exc}).") from exc
 
 
+def as_face(grey):
+    """A whole greyscale image resized to 48x48."""
+    from PIL import Image
+
+    if grey.shape == (48, 48):
+        return grey
+    return np.asarray(Image.fromarray(grey).resize((48, 48), Image.Resampling.BILINEAR))
+
+
 def _predict(args):
+    from ._faces import crop_faces, detect_faces
+
     model = _load_model(args.model, tta=args.tta)
-    images = np.stack([read_face_image(path) for path in args.images])
-    proba = model.predict_proba(images)
     names = _names(model.classes_)
+    entries = []  # (image path, box or None, 48x48 face)
+    for path in args.images:
+        grey = read_image(path)
+        if args.detect_faces:
+            try:
+                boxes = detect_faces(grey)
+            except ImportError as exc:
+                raise CommandError(str(exc)) from exc
+            if not boxes:
+                print(f"{path}: no face found", file=sys.stderr)
+            entries += [(path, box, face) for box, face in zip(boxes, crop_faces(grey, boxes))]
+        else:
+            entries.append((path, None, as_face(grey)))
+    proba = model.predict_proba(np.stack([face for *_, face in entries])) if entries else []
     results = []
-    for path, row in zip(args.images, proba):
-        best = int(row.argmax())
-        results.append({
-            "image": str(path),
-            "label": names[best],
-            "probabilities": {name: round(float(p), 4) for name, p in zip(names, row)},
-        })
+    for (path, box, _), row in zip(entries, proba):
+        result = {"image": str(path)}
+        if box is not None:
+            result["box"] = dict(zip(("x", "y", "width", "height"), box))
+        result["label"] = names[int(row.argmax())]
+        result["probabilities"] = {name: round(float(p), 4) for name, p in zip(names, row)}
+        results.append(result)
     if args.json:
         print(json.dumps(results, indent=1))
     else:
         for result in results:
             ranked = sorted(result["probabilities"].items(), key=lambda kv: -kv[1])
-            print(f"{result['image']}: {result['label']}  ("
+            where = ""
+            if "box" in result:
+                where = " face at ({x}, {y}) {width}x{height}".format(**result["box"])
+            print(f"{result['image']}{where}: {result['label']}  ("
                   + ", ".join(f"{name} {p:.2f}" for name, p in ranked) + ")")
     return 0
 
@@ -274,6 +297,9 @@ def build_parser():
     predict.add_argument("images", nargs="+", help="image files, any size or colour")
     model_options(predict)
     predict.add_argument("--json", action="store_true", help="print JSON")
+    predict.add_argument("--detect-faces", action="store_true",
+                         help="find faces with OpenCV's Haar cascade and classify "
+                              "each (needs opencv-python-headless<5)")
     predict.set_defaults(func=_predict)
     return parser
 

@@ -12,6 +12,7 @@ into the log next to the checkpoint)::
 
     python scripts/train_pretrained.py cnn --epochs 45 --out build/cnn
     python scripts/train_pretrained.py rnn --epochs 16 --out build/rnn
+    python scripts/train_pretrained.py study --epochs 12 --out build/study
 
 then ``python scripts/export_pretrained.py build/cnn/best.pt cnn``.
 """
@@ -29,6 +30,7 @@ import torch.nn.functional as F
 
 from fer_sklearn._augment import flip_horizontal, random_affine
 from fer_sklearn._networks import NETWORKS
+from fer_sklearn import LabelMerger
 from fer_sklearn.datasets import load_fer2013
 
 RECIPES = {
@@ -57,10 +59,28 @@ RECIPES = {
         channels_last=False,
         bf16=True,
     ),
+    # The course study's protocol: its Keras CNN, Disgust merged into Angry
+    # (6 classes), Adam at Keras' defaults, batch 128, no augmentation.
+    "study": dict(
+        network="study",
+        module_params={},
+        optimizer="adam",
+        lr=1e-3,
+        weight_decay=0.0,
+        batch_size=128,
+        label_smoothing=0.0,
+        augment={},
+        channels_last=True,
+        bf16=True,
+        schedule="constant",
+        merge_disgust=True,
+    ),
 }
 
 
 def make_optimizer(recipe, parameters):
+    if recipe["optimizer"] == "adam":
+        return torch.optim.Adam(parameters, lr=recipe["lr"])
     if recipe["optimizer"] == "sgd":
         return torch.optim.SGD(
             parameters,
@@ -104,6 +124,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--limit", type=int, default=None,
+                        help="train on the first N Training rows only (smoke tests)")
     args = parser.parse_args(argv)
 
     recipe = RECIPES[args.model]
@@ -113,27 +135,39 @@ def main(argv=None):
     args.out.mkdir(parents=True, exist_ok=True)
 
     train = load_fer2013(args.data, usage="Training")
+    if args.limit:
+        train.data, train.target = train.data[: args.limit], train.target[: args.limit]
     valid = load_fer2013(args.data, usage="PublicTest")
     mean = float(train.data.mean())
     std = float(train.data.std())
     X_train = to_tensor(train.data, mean, std, recipe["channels_last"])
-    y_train = torch.from_numpy(train.target)
     X_valid = to_tensor(valid.data, mean, std, recipe["channels_last"])
-    y_valid = torch.from_numpy(valid.target)
+    classes = np.arange(7)
+    if recipe.get("merge_disgust"):
+        merger = LabelMerger().fit(classes)
+        classes = merger.classes_
+        train.target = merger.transform(train.target)
+        valid.target = merger.transform(valid.target)
+    # column index of each label
+    y_train = torch.from_numpy(np.searchsorted(classes, train.target))
+    y_valid = torch.from_numpy(np.searchsorted(classes, valid.target))
 
-    module = NETWORKS[recipe["network"]](n_classes=7, **recipe["module_params"])
+    module = NETWORKS[recipe["network"]](n_classes=len(classes), **recipe["module_params"])
     if recipe["channels_last"]:
         module = module.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(recipe, module.parameters())
     batch_size = recipe["batch_size"]
     steps_per_epoch = math.ceil(len(X_train) / batch_size)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer,
-        max_lr=recipe["lr"],
-        epochs=args.epochs,
-        steps_per_epoch=steps_per_epoch,
-        pct_start=0.2,
-    )
+    if recipe.get("schedule", "onecycle") == "onecycle":
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer,
+            max_lr=recipe["lr"],
+            epochs=args.epochs,
+            steps_per_epoch=steps_per_epoch,
+            pct_start=0.2,
+        )
+    else:
+        scheduler = torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0)
     print(
         f"{args.model}: {sum(p.numel() for p in module.parameters()):,} parameters, "
         f"{args.epochs} epochs, seed {args.seed}",
@@ -180,7 +214,7 @@ def main(argv=None):
             state_dict=module.state_dict(),
             pixel_mean=mean,
             pixel_std=std,
-            classes=list(range(7)),
+            classes=classes.tolist(),
             epoch=epoch,
             publictest_acc=acc,
             publictest_acc_flip=acc_flip,

@@ -104,3 +104,34 @@ def test_train_then_evaluate(capsys, tmp_path):
                               str(data), "--usage", "PrivateTest")
     assert status == 0, err
     assert "accuracy, 6 classes" in stdout and "accuracy, 7 classes" not in stdout
+
+
+def write_photo(path):
+    """Two sample faces, enlarged, on a grey 640x320 'photo'."""
+    faces = load_fer2013_sample().images
+    photo = np.full((320, 640), 128, np.uint8)
+    for i, left in ((0, 60), (1, 380)):
+        photo[80:240, left : left + 160] = np.asarray(
+            Image.fromarray(faces[i]).resize((160, 160)))
+    Image.fromarray(photo).convert("RGB").save(path)
+    return path
+
+
+def test_predict_detect_faces(capsys, tmp_path):
+    pytest.importorskip("cv2", reason="face detection needs opencv-python-headless")
+    photo = write_photo(tmp_path / "photo.png")
+    status, out, err = run(capsys, "predict", "--detect-faces", "--json", str(photo))
+    assert status == 0, err
+    results = json.loads(out)
+    assert len(results) == 2
+    boxes = [r["box"] for r in results]
+    assert boxes[0]["x"] < 240 < boxes[1]["x"]
+    for box in boxes:
+        assert 60 <= box["y"] + box["height"] / 2 <= 260
+    status, out, err = run(capsys, "predict", "--detect-faces", str(photo))
+    assert out.count("face at (") == 2
+
+    blank = tmp_path / "blank.png"
+    Image.new("L", (200, 200), 128).save(blank)
+    status, out, err = run(capsys, "predict", "--detect-faces", str(blank))
+    assert status == 0 and "no face found" in err and out == ""

@@ -1,0 +1,91 @@
+"""Accuracy report of the shipped models (and the study's CNN) on a FER2013 split.
+
+For each model: 7-class accuracy, 6-class accuracy (Disgust merged into
+Angry with LabelMerger, on the predicted probabilities and on the truth),
+per-class recall, each with and without test-time flip averaging, and
+inference throughput. Prints a Markdown table.
+
+Usage::
+
+    python benchmarks/bench_accuracy.py [--data PATH] [--usage PublicTest]
+                                        [--study build/study/best.pt]
+
+``--data`` defaults to ``$FER2013_PATH``. The shipped models were selected
+on PublicTest: figures on it are validation figures. ``--study`` adds the
+course study's CNN retrained with its protocol by
+``scripts/train_pretrained.py study`` (6 classes: no 7-class figure).
+"""
+
+import argparse
+import time
+
+import numpy as np
+import torch
+from sklearn.metrics import accuracy_score, recall_score
+
+from fer_sklearn import LabelMerger, load_fer2013, load_pretrained
+from fer_sklearn._pretrained import classifier_from_checkpoint
+from fer_sklearn.datasets import EMOTIONS
+
+
+def evaluate(name, model, X, y):
+    merger = LabelMerger().fit(np.arange(7))
+    y6 = merger.transform(y)
+    rows = []
+    for tta in (False, True):
+        model.set_params(tta=tta)
+        started = time.perf_counter()
+        proba = model.predict_proba(X)
+        rate = len(X) / (time.perf_counter() - started)
+        merged = merger.merge_proba(proba, model.classes_)
+        predicted6 = merger.classes_[merged.argmax(axis=1)]
+        row = {
+            "model": name + (" + flip TTA" if tta else ""),
+            "acc7": None,
+            "acc6": accuracy_score(y6, predicted6),
+            "images_per_s": rate,
+        }
+        if len(model.classes_) == 7:
+            predicted = model.classes_[proba.argmax(axis=1)]
+            row["acc7"] = accuracy_score(y, predicted)
+            row["recall"] = recall_score(y, predicted, labels=np.arange(7), average=None)
+        else:
+            recall6 = recall_score(y6, predicted6, labels=merger.classes_, average=None)
+            row["recall"] = np.insert(recall6, 1, np.nan)  # no disgust column
+        rows.append(row)
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default=None)
+    parser.add_argument("--usage", default="PublicTest")
+    parser.add_argument("--models", nargs="+", default=["cnn", "rnn"])
+    parser.add_argument("--study", default=None, help="checkpoint of the study's CNN")
+    args = parser.parse_args(argv)
+
+    faces = load_fer2013(args.data, usage=args.usage)
+    X, y = faces.data, faces.target
+    rows = []
+    for name in args.models:
+        rows += evaluate(name, load_pretrained(name), X, y)
+    if args.study:
+        checkpoint = torch.load(args.study, map_location="cpu", weights_only=True)
+        rows += evaluate("study CNN", classifier_from_checkpoint(checkpoint), X, y)
+
+    print(f"{args.usage}: {len(y)} faces of {faces.filename}; torch threads "
+          f"{torch.get_num_threads()}\n")
+    header = ["model", "7-class acc", "6-class acc"] + [
+        f"recall {e[:4]}" for e in EMOTIONS] + ["images/s"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        acc7 = "n/a (6-class model)" if row["acc7"] is None else f"{row['acc7']:.2%}"
+        recalls = ["-" if np.isnan(r) else f"{r:.2f}" for r in row["recall"]]
+        cells = [row["model"], acc7, f"{row['acc6']:.2%}", *recalls,
+                 f"{row['images_per_s']:,.0f}"]
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()

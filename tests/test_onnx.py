@@ -1,0 +1,46 @@
+"""ONNX export: onnxruntime's probabilities match predict_proba on real faces."""
+
+import numpy as np
+import pytest
+
+from fer_sklearn import FERRNNClassifier, export_onnx, load_fer2013_sample, load_pretrained
+
+ort = pytest.importorskip("onnxruntime", reason="needs onnxruntime")
+pytest.importorskip("onnx", reason="needs onnx")
+
+
+@pytest.fixture(scope="module")
+def faces():
+    return load_fer2013_sample().data[:128]
+
+
+def run_onnx(path, X):
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (name,) = [i.name for i in session.get_inputs()]
+    assert name == "pixels"
+    return session.run(["probabilities"], {name: X.reshape(-1, 1, 48, 48).astype(np.float32)})[0]
+
+
+def test_pretrained_cnn_parity(faces, tmp_path):
+    clf = load_pretrained("cnn")
+    path = export_onnx(clf, tmp_path / "cnn.onnx")
+    np.testing.assert_allclose(run_onnx(path, faces), clf.predict_proba(faces), atol=1e-5)
+    # any batch size
+    np.testing.assert_allclose(run_onnx(path, faces[:3]), clf.predict_proba(faces[:3]), atol=1e-5)
+
+
+def test_rnn_parity_with_string_labels(faces, tmp_path):
+    sample = load_fer2013_sample()
+    labels = sample.target_names[sample.target[:128]]
+    clf = FERRNNClassifier(max_epochs=1, module__hidden_size=8, random_state=0).fit(faces, labels)
+    path = export_onnx(clf, tmp_path / "rnn.onnx")
+    proba = run_onnx(path, faces)
+    np.testing.assert_allclose(proba, clf.predict_proba(faces), atol=1e-5)
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(1)], clf.predict(faces))
+
+
+def test_unfitted_is_refused(tmp_path):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        export_onnx(FERRNNClassifier(), tmp_path / "x.onnx")
