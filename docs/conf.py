@@ -1,0 +1,44 @@
+"""Sphinx configuration of the fer_sklearn documentation."""
+
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import fer_sklearn  # noqa: E402
+
+project = "fer_sklearn"
+author = "fer_sklearn developers"
+copyright = "2026, fer_sklearn developers"
+release = version = fer_sklearn.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+autosummary_generate = True
+autodoc_default_options = {"inherited-members": False}
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py",
+                    "auto_examples/*.zip", "auto_examples/*.json", "auto_examples/*.md5"]
+
+html_theme = "pydata_sphinx_theme"
+html_title = "fer_sklearn"
+html_theme_options = {"navigation_with_keys": False}
+
+sphinx_gallery_conf = {
+    "examples_dirs": "examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "within_subsection_order": "FileNameSortKey",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    # the full-data variants run when FER2013_PATH is set; nothing downloads
+    "abort_on_example_error": True,
+}
+os.environ.setdefault("MPLBACKEND", "Agg")

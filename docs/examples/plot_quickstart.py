@@ -1,0 +1,32 @@
+"""
+Quick start: the shipped CNN on the bundled sample
+==================================================
+
+Load the 900 FER2013 faces that ship with the package, load the pretrained
+CNN (no download), and look at what it gets right and wrong.
+"""
+
+# %%
+# Data and model
+# --------------
+# The sample is drawn from PublicTest, the split the shipped models were
+# selected on: the figures below are validation figures.
+from sklearn.metrics import classification_report
+
+from fer_sklearn import load_fer2013_sample, load_pretrained
+from fer_sklearn.plotting import plot_confusion_matrix
+
+faces = load_fer2013_sample()
+clf = load_pretrained("cnn")
+print(faces.images.shape, clf.classes_)
+
+# %%
+# Accuracy and per-class recall
+# -----------------------------
+predicted = clf.predict(faces.data)
+print(classification_report(faces.target, predicted, target_names=faces.target_names))
+
+# %%
+# The confusion matrix
+# --------------------
+display = plot_confusion_matrix(faces.target, predicted, normalize="true")
