@@ -11,6 +11,12 @@ FER2013_CODE_MERGE = {1: 0}
 FER2013_NAME_MERGE = {"disgust": "angry", "Disgust": "Angry"}
 
 
+def _check_known(labels, known, problem, known_as):
+    unseen = np.setdiff1d(np.unique(labels), known)
+    if unseen.size:
+        raise ValueError(f"{problem}: {unseen.tolist()}; {known_as} {known.tolist()}.")
+
+
 class LabelMerger(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Merge some classes of a target into others.
 
@@ -117,12 +123,8 @@ class LabelMerger(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         """
         check_is_fitted(self)
         y = self._check_y(y)
-        unseen = np.setdiff1d(np.unique(y), self.input_classes_)
-        if unseen.size:
-            raise ValueError(
-                f"y contains labels not seen in fit: {unseen.tolist()}; "
-                f"LabelMerger was fitted on {self.input_classes_.tolist()}."
-            )
+        _check_known(y, self.input_classes_, "y contains labels not seen in fit",
+                     "LabelMerger was fitted on")
         return self._merge(y)
 
     def inverse_transform(self, y):
@@ -134,12 +136,8 @@ class LabelMerger(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         """
         check_is_fitted(self)
         y = self._check_y(y)
-        unseen = np.setdiff1d(np.unique(y), self.classes_)
-        if unseen.size:
-            raise ValueError(
-                f"y contains labels that are not merged classes: {unseen.tolist()}; "
-                f"the merged classes are {self.classes_.tolist()}."
-            )
+        _check_known(y, self.classes_, "y contains labels that are not merged classes",
+                     "the merged classes are")
         return y.copy()
 
     def merge_proba(self, proba, classes):
@@ -174,12 +172,8 @@ class LabelMerger(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                 f"proba must have shape (n_samples, {len(classes)}), one column "
                 f"per class in classes; got shape {proba.shape}."
             )
-        unseen = np.setdiff1d(classes, self.input_classes_)
-        if unseen.size:
-            raise ValueError(
-                f"classes holds labels not seen in fit: {unseen.tolist()}; "
-                f"LabelMerger was fitted on {self.input_classes_.tolist()}."
-            )
+        _check_known(classes, self.input_classes_, "classes holds labels not seen in fit",
+                     "LabelMerger was fitted on")
         columns = np.searchsorted(self.classes_, self._merge(classes))
         merged = np.zeros((proba.shape[0], len(self.classes_)), dtype=proba.dtype)
         np.add.at(merged.T, columns, proba.T)
