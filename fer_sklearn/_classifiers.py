@@ -19,6 +19,7 @@ import torch
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring, PrintLog, ProgressBar
 from skorch.dataset import unpack_data
+from skorch.utils import to_device
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
@@ -292,7 +293,8 @@ class _FERClassifierBase(NeuralNetClassifier):
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         Xi, yi = unpack_data(batch)
-        Xi = self._augment(torch.as_tensor(Xi))
+        # augment where the batch will be used (the GPU, with device="cuda")
+        Xi = self._augment(to_device(torch.as_tensor(Xi), self.device))
         with self._autocast():
             y_pred = self.infer(Xi, **fit_params)
         loss = self.get_loss(y_pred.float(), yi, X=Xi, training=True)
@@ -302,11 +304,13 @@ class _FERClassifierBase(NeuralNetClassifier):
     # -- prediction -----------------------------------------------------------
 
     def infer(self, x, **fit_params):
+        # float32 logits even under mixed precision: softmax of bfloat16
+        # logits would keep three significant digits
         if self.module_.training or not self.tta:
-            return super().infer(x, **fit_params)
+            return super().infer(x, **fit_params).float()
         x = torch.as_tensor(x)
-        logits = super().infer(x, **fit_params)
-        flipped = super().infer(flip_horizontal(x), **fit_params)
+        logits = super().infer(x, **fit_params).float()
+        flipped = super().infer(flip_horizontal(x), **fit_params).float()
         return (logits + flipped) / 2
 
     def evaluation_step(self, batch, training=False):

@@ -152,7 +152,7 @@ class LabelMerger(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
 
         Returns
         -------
-        ndarray of shape (n_samples, len(classes_))
+        ndarray of shape (n_samples, n_merged_classes)
             Columns ordered as ``classes_``; merged columns are summed, so a
             7-class FER2013 model gives 6-class probabilities.
 

@@ -332,3 +332,14 @@ def test_networks_shapes():
     other = FERModel(FERNet(n_classes=3, width=4))
     other.load_state_dict(state)
     assert other.classes == ["a", "b", "c"] and float(other.pixel_mean) == 100.0
+
+
+def test_mixed_precision_keeps_float32_probabilities(faces):
+    X, y, _ = faces
+    clf = make(FERCNNClassifier, mixed_precision=True).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.dtype == np.float32
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    full = clf.set_params(mixed_precision=False).predict_proba(X)
+    # bfloat16 activations, float32 softmax: close to, not equal to, float32
+    np.testing.assert_allclose(proba, full, atol=0.05)
