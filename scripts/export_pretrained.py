@@ -1,8 +1,7 @@
 """Copy a training checkpoint into ``fer_sklearn/pretrained/`` and record it.
 
-Stores the network weights as float16 (half the size; predictions agree
-with float32 to within rounding), with the normalisation, the classes and
-the recipe, and writes the file's sha256 and the training log's figures
+Stores the network weights (float32, exactly the selected checkpoint), the
+normalisation and the classes, and writes the file's sha256 and the training log's figures
 into ``fer_sklearn/pretrained/manifest.json``::
 
     python scripts/export_pretrained.py build/cnn cnn
@@ -30,10 +29,7 @@ def main(argv=None):
     shipped = {
         "network": checkpoint["network"],
         "module_params": checkpoint["module_params"],
-        "state_dict": {
-            k: v.half() if v.is_floating_point() else v
-            for k, v in checkpoint["state_dict"].items()
-        },
+        "state_dict": checkpoint["state_dict"],
         "pixel_mean": checkpoint["pixel_mean"],
         "pixel_std": checkpoint["pixel_std"],
         "classes": checkpoint["classes"],
