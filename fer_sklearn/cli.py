@@ -23,10 +23,11 @@ class CommandError(Exception):
     """An error to report on one line, without a traceback."""
 
 
-def _load_model(spec, **params):
+def _load_model(spec, tta=None):
     from ._classifiers import _FERClassifierBase
     from ._pretrained import load_pretrained
 
+    params = {} if tta is None else {"tta": tta}
     if spec in MODEL_CHOICES:
         return load_pretrained(spec, **params)
     path = Path(spec)
@@ -265,8 +266,10 @@ def build_parser():
         command.add_argument("--model", default=default,
                              help=f"{' or '.join(MODEL_CHOICES)} (shipped), or a "
                                   "file written by 'fer-sklearn train'")
-        command.add_argument("--tta", action="store_true",
-                             help="average each face with its mirror image")
+        command.add_argument("--tta", action=argparse.BooleanOptionalAction,
+                             default=None,
+                             help="average each face with its mirror image (shipped "
+                                  "models: their recorded default)")
 
     demo = commands.add_parser(
         "demo", help="the shipped CNN on the bundled sample: accuracy, report, figures")

@@ -22,6 +22,8 @@ def main(argv=None):
     parser.add_argument("run", type=Path, help="folder of a train_pretrained.py run")
     parser.add_argument("name", help="the name load_pretrained will know it by")
     parser.add_argument("--checkpoint", default="best.pt")
+    parser.add_argument("--tta", action="store_true",
+                        help="make flip averaging the shipped default (chosen on PublicTest)")
     args = parser.parse_args(argv)
 
     checkpoint = torch.load(args.run / args.checkpoint, map_location="cpu", weights_only=True)
@@ -51,6 +53,7 @@ def main(argv=None):
         "wall_seconds": round(log["wall_seconds"]),
         "publictest_acc_7": round(checkpoint["publictest_acc"], 4),
         "publictest_acc_7_flip": round(checkpoint["publictest_acc_flip"], 4),
+        "defaults": {"tta": bool(args.tta)},
         "recipe": log["recipe"],
         "torch": log["torch"],
     }

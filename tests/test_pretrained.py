@@ -29,8 +29,8 @@ def test_pretrained_is_fitted_on_seven_codes(name, cls, sample):
 
 
 def test_pretrained_params_and_size():
-    clf = load_pretrained("cnn", tta=True)
-    assert clf.tta is True
+    assert load_pretrained("cnn").tta is pretrained_info()["cnn"]["defaults"]["tta"]
+    assert load_pretrained("cnn", tta=False).tta is False
     info = pretrained_info()
     assert set(info) >= {"cnn", "rnn"}
     package = Path(_pretrained.__file__).parent / "pretrained"
