@@ -8,7 +8,7 @@ ratio. On a real cluster, pass the scheduler's address instead
 
 Usage::
 
-    python benchmarks/bench_dask.py [--n-images 400] [--epochs 2]
+    python benchmarks/bench_dask.py [--n-images 600] [--epochs 3]
 """
 
 import argparse
@@ -22,10 +22,13 @@ from fer_sklearn import FERCNNClassifier, LabelMerger, load_fer2013_sample
 
 
 def search_time(n_workers, X, y, epochs):
+    # one thread per worker process: torch's intra-op threads are set by the
+    # environment of the process (set_num_threads only reaches one thread)
     cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, host="127.0.0.1")
+                           dashboard_address=None, host="127.0.0.1",
+                           env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
     with cluster, Client(cluster) as client:
-        client.run(lambda: __import__("torch").set_num_threads(1))
+        client.run(lambda: __import__("fer_sklearn") and None)  # warm the workers
         search = GridSearchCV(
             FERCNNClassifier(max_epochs=epochs, random_state=0),
             {"lr": [0.01, 0.05], "module__width": [8, 16]},
@@ -40,8 +43,8 @@ def search_time(n_workers, X, y, epochs):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n-images", type=int, default=400)
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--n-images", type=int, default=600)
+    parser.add_argument("--epochs", type=int, default=3)
     args = parser.parse_args(argv)
     faces = load_fer2013_sample()
     X = faces.data[: args.n_images]

@@ -116,7 +116,7 @@ class RowRNN(nn.Module):
         Number of output logits.
     hidden_size : int, default=128
         Hidden units per direction.
-    num_layers : int, default=2
+    num_layers : int, default=1
         Stacked recurrent layers per sweep.
     cell : {"gru", "lstm"}, default="gru"
         Recurrent cell type.
@@ -132,7 +132,7 @@ class RowRNN(nn.Module):
         self,
         n_classes=7,
         hidden_size=128,
-        num_layers=2,
+        num_layers=1,
         cell="gru",
         sweeps=2,
         bidirectional=True,
