@@ -30,7 +30,9 @@ def export_onnx(classifier, path, *, opset_version=17):
     the same scale as the ``X`` given to ``fit``) as input ``"pixels"`` and
     returns ``"probabilities"``, shape ``(batch, n_classes)``, columns in the
     order of ``classifier.classes_``; the pixel normalisation is part of the
-    graph. Test-time augmentation is not exported. Needs the ``onnx``
+    graph. Test-time flip averaging is not exported: the graph matches
+    ``predict_proba`` with ``tta=False`` (note that ``load_pretrained``
+    turns ``tta`` on by default). Needs the ``onnx``
     package (``pip install "fer_sklearn[onnx]"``).
 
     Parameters
