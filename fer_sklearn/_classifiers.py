@@ -154,10 +154,30 @@ class _FERClassifierBase(NeuralNetClassifier):
                 f"{type(self).__name__} needs at least 2 classes in y; got "
                 f"{len(found)} class: {found.tolist()}."
             )
-        self.classes_inferred_ = found
-        self.pixel_mean_ = float(images.mean())
-        self.pixel_std_ = float(images.std()) or 1.0
+        self._set_learned_state(found, float(images.mean()), float(images.std()) or 1.0)
+
+    def _set_learned_state(self, classes, pixel_mean, pixel_std):
+        """What fit learns from the data, also restored from saved parameters."""
+        self.classes_inferred_ = np.asarray(classes)
+        self.pixel_mean_ = pixel_mean
+        self.pixel_std_ = pixel_std
         self.n_features_in_ = N_PIXELS
+
+    def _restore(self, classes, pixel_mean, pixel_std, network_state):
+        """Make a fitted classifier from saved labels, normalisation and weights.
+
+        ``network_state`` is the state dict of the bare network (without
+        the :class:`~fer_sklearn.networks.FERModel` wrapper), or None when
+        the caller loads the weights itself.
+        """
+        self._set_learned_state(classes, float(pixel_mean), float(pixel_std))
+        self.initialize()
+        if network_state is not None:
+            self.module_.network.load_state_dict(
+                {k: v.float() for k, v in network_state.items()}
+            )
+        self.module_.eval()
+        return self
 
     def check_data(self, X, y):
         # Labels were checked and learned in _fit_preprocessing; skorch's own
@@ -371,11 +391,12 @@ class _FERClassifierBase(NeuralNetClassifier):
                 f"{f_params!r} holds no classes and pixel normalisation: it was "
                 f"not saved by save_params of a fitted {type(self).__name__}."
             )
-        self.classes_inferred_ = np.asarray(state["_extra_state"]["classes"])
-        self.pixel_mean_ = float(state["pixel_mean"])
-        self.pixel_std_ = float(state["pixel_std"])
-        self.n_features_in_ = N_PIXELS
-        self.initialize()
+        self._restore(
+            state["_extra_state"]["classes"],
+            state["pixel_mean"],
+            state["pixel_std"],
+            network_state=None,  # skorch's load_params loads the weights
+        )
 
     def __getstate__(self):
         state = super().__getstate__()

@@ -5,7 +5,6 @@ import io
 import json
 from importlib import resources
 
-import numpy as np
 import torch
 
 from ._classifiers import FERCNNClassifier, FERRNNClassifier
@@ -105,13 +104,9 @@ def classifier_from_checkpoint(checkpoint, **params):
     network = checkpoint["network"]
     cls = FERRNNClassifier if network == "rnn" else FERCNNClassifier
     module_params = {f"module__{k}": v for k, v in checkpoint["module_params"].items()}
-    clf = cls(module=network, **module_params, **params)
-    clf.classes_inferred_ = np.asarray(checkpoint["classes"])
-    clf.pixel_mean_ = float(checkpoint["pixel_mean"])
-    clf.pixel_std_ = float(checkpoint["pixel_std"])
-    clf.n_features_in_ = 48 * 48
-    clf.initialize()
-    state = {k: v.float() for k, v in checkpoint["state_dict"].items()}
-    clf.module_.network.load_state_dict(state)
-    clf.module_.eval()
-    return clf
+    return cls(module=network, **module_params, **params)._restore(
+        checkpoint["classes"],
+        checkpoint["pixel_mean"],
+        checkpoint["pixel_std"],
+        checkpoint["state_dict"],
+    )

@@ -4,8 +4,7 @@ import numbers
 
 import numpy as np
 
-IMAGE_SIZE = 48
-N_PIXELS = IMAGE_SIZE * IMAGE_SIZE
+from .datasets._readers import IMAGE_SIZE, N_PIXELS
 ACCEPTED_SHAPES = "(n_samples, 2304), (n_samples, 48, 48) or (n_samples, 1, 48, 48)"
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .datasets import EMOTIONS, load_fer2013, load_fer2013_sample
+from .datasets import load_fer2013, load_fer2013_sample
+from .plotting import label_names
 
 MODEL_CHOICES = ("cnn", "rnn")
 
@@ -50,13 +51,6 @@ def _load_model(spec, tta=None):
     return model
 
 
-def _names(labels):
-    labels = np.asarray(labels)
-    if labels.dtype.kind in "iu" and labels.min() >= 0 and labels.max() < len(EMOTIONS):
-        return [EMOTIONS[i] for i in labels]
-    return [str(label) for label in labels]
-
-
 def report(model, X, y, *, split, stream=None):
     """Print accuracy on 7 and 6 classes, per-class metrics and the confusion matrix."""
     from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
@@ -83,9 +77,9 @@ def report(model, X, y, *, split, stream=None):
     labels = model.classes_
     say()
     say(classification_report(y, predicted, labels=labels,
-                              target_names=_names(labels), digits=3, zero_division=0))
+                              target_names=label_names(labels).tolist(), digits=3, zero_division=0))
     matrix = confusion_matrix(y, predicted, labels=labels)
-    names = [name[:8] for name in _names(labels)]
+    names = [name[:8] for name in label_names(labels).tolist()]
     say("confusion matrix (rows: true, columns: predicted)")
     say(" " * 10 + "".join(f"{name:>9s}" for name in names))
     for name, row in zip(names, matrix):
@@ -137,6 +131,7 @@ def _demo(args):
 
 
 def _train(args):
+    import torch
     from sklearn.metrics import accuracy_score
 
     from . import FERCNNClassifier, FERRNNClassifier, LabelMerger
@@ -152,15 +147,11 @@ def _train(args):
         "cnn": (FERCNNClassifier, {}),
         "rnn": (FERRNNClassifier, {}),
         "study-cnn": (FERCNNClassifier, dict(
-            module="study", optimizer="adam", lr=1e-3, lr_schedule=None,
+            module="study", optimizer=torch.optim.Adam, lr=1e-3, lr_schedule=None,
             augment_shift=0, augment_rotation=0, augment_zoom=0, augment_flip=False,
             batch_size=128)),
     }
     cls, params = kinds[args.model]
-    if params.get("optimizer") == "adam":
-        import torch
-
-        params["optimizer"] = torch.optim.Adam
     model = cls(max_epochs=args.epochs, verbose=1, random_state=args.seed, **params)
     print(f"training {args.model} on {len(y)} {args.usage} faces, "
           f"{len(np.unique(y))} classes, {args.epochs} epochs")
@@ -219,7 +210,7 @@ def _predict(args):
     from ._faces import crop_faces, detect_faces
 
     model = _load_model(args.model, tta=args.tta)
-    names = _names(model.classes_)
+    names = label_names(model.classes_).tolist()
     entries = []  # (image path, box or None, 48x48 face)
     for path in args.images:
         grey = read_image(path)

@@ -39,7 +39,7 @@ _SPLIT_FOLDERS = {
     "test": "PrivateTest",
     "privatetest": "PrivateTest",
 }
-_DIGIT_0, _DIGIT_9, _SPACE, _NEWLINE = ord("0"), ord("9"), ord(" "), ord("\n")
+_DIGIT_0, _SPACE, _NEWLINE = ord("0"), ord(" "), ord("\n")
 _PARSE_CHUNK_ROWS = 512
 
 
