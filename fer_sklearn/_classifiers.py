@@ -137,7 +137,11 @@ class _FERClassifierBase(NeuralNetClassifier):
     # -- data ---------------------------------------------------------------
 
     def _fit_preprocessing(self, X, y, classes=None):
-        """Learn the labels and the pixel normalisation from the training data."""
+        """Learn the labels and the pixel normalisation from the training data.
+
+        Returns the validated float32 images and the labels, so that fitting
+        goes on with them rather than converting ``X`` a second time.
+        """
         self._check_own_params()
         labels = check_labels(y)
         check_classification_targets(labels)
@@ -155,6 +159,7 @@ class _FERClassifierBase(NeuralNetClassifier):
                 f"{len(found)} class: {found.tolist()}."
             )
         self._set_learned_state(found, float(images.mean()), float(images.std()) or 1.0)
+        return images, labels
 
     def _set_learned_state(self, classes, pixel_mean, pixel_std):
         """What fit learns from the data, also restored from saved parameters."""
@@ -184,8 +189,7 @@ class _FERClassifierBase(NeuralNetClassifier):
         # check would overwrite classes_ with the encoded targets.
         pass
 
-    def _encode(self, y):
-        labels = check_labels(y, len(y))
+    def _encode(self, labels):
         classes = self.classes_
         index = np.searchsorted(classes, labels)
         index = np.clip(index, 0, len(classes) - 1)
@@ -281,7 +285,7 @@ class _FERClassifierBase(NeuralNetClassifier):
         """
         with self._seeded():
             if not self.warm_start or not self.initialized_:
-                self._fit_preprocessing(X, y)
+                X, y = self._fit_preprocessing(X, y)
             return super().fit(X, y, **fit_params)
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
@@ -292,7 +296,7 @@ class _FERClassifierBase(NeuralNetClassifier):
         """
         with self._seeded():
             if not self.initialized_ or not hasattr(self, "pixel_mean_"):
-                self._fit_preprocessing(X, y, classes)
+                X, y = self._fit_preprocessing(X, y, classes)
             return super().partial_fit(X, y, **fit_params)
 
     def _augment(self, Xi):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer_sklearn import FERCNNClassifier, load_fer2013_sample
+from fer_sklearn import load_fer2013_sample
 from fer_sklearn.cli import main
 
 

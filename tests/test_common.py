@@ -7,7 +7,6 @@ reason, or for a documented skorch behaviour, is listed below with its
 reason; every other check must pass.
 """
 
-import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fer_sklearn import FERCNNClassifier, FERRNNClassifier, LabelMerger

@@ -1,6 +1,5 @@
 """GridSearchCV over both classifiers on a real Dask cluster (two worker processes)."""
 
-import numpy as np
 import pytest
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
