@@ -179,7 +179,8 @@ class _FERClassifierBase(NeuralNetClassifier):
         self.initialize()
         if network_state is not None:
             self.module_.network.load_state_dict(
-                {k: v.float() for k, v in network_state.items()}
+                {k: v.float() if v.is_floating_point() else v
+                 for k, v in network_state.items()}
             )
         self.module_.eval()
         return self

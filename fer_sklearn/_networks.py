@@ -6,10 +6,12 @@ shape ``(batch, 1, 48, 48)`` and return logits of shape
 wrap them.
 """
 
+import math
+
 import torch
 from torch import nn
 
-__all__ = ["FERNet", "StudyCNN", "RowRNN", "FERModel", "NETWORKS"]
+__all__ = ["FERNet", "StudyCNN", "RowRNN", "ReNet", "Ensemble", "FERModel", "NETWORKS"]
 
 
 def _conv_bn_relu(in_channels, out_channels):
@@ -175,8 +177,142 @@ class RowRNN(nn.Module):
         return self.classifier(torch.cat(summaries, dim=1))
 
 
+class _ReNetLayer(nn.Module):
+    """One ReNet layer: patches, then a recurrent sweep along rows and one
+    along columns.
+
+    The map is cut into ``patch x patch`` blocks (each flattened into one
+    vector); a bidirectional recurrent layer reads every row of blocks from
+    both ends, and a second reads every column of the result, so each output
+    position summarises the whole map.
+    """
+
+    def __init__(self, in_channels, hidden_size, patch, cell):
+        super().__init__()
+        rnn = {"gru": nn.GRU, "lstm": nn.LSTM}[cell]
+        self.patch = patch
+        self.rows = rnn(in_channels * patch * patch, hidden_size,
+                        batch_first=True, bidirectional=True)
+        self.columns = rnn(2 * hidden_size, hidden_size,
+                           batch_first=True, bidirectional=True)
+        self.norm = nn.LayerNorm(2 * hidden_size)
+        self.out_channels = 2 * hidden_size
+
+    def forward(self, X):
+        # X: (batch, height, width, channels)
+        batch, height, width, channels = X.shape
+        p = self.patch
+        h, w = height // p, width // p
+        X = X[:, : h * p, : w * p]
+        X = X.reshape(batch, h, p, w, p, channels).permute(0, 1, 3, 2, 4, 5)
+        X = X.reshape(batch * h, w, p * p * channels)
+        X, _ = self.rows(X)  # (batch*h, w, 2H)
+        X = X.reshape(batch, h, w, -1).transpose(1, 2).reshape(batch * w, h, -1)
+        X, _ = self.columns(X)  # (batch*w, h, 2H)
+        X = X.reshape(batch, w, h, -1).transpose(1, 2)
+        return self.norm(X)
+
+
+class ReNet(nn.Module):
+    """A purely recurrent network in the manner of ReNet (Visin et al., 2015).
+
+    Where a CNN alternates convolution and pooling, each ReNet layer cuts
+    the map into non-overlapping ``patch x patch`` blocks and runs a
+    bidirectional recurrent layer along every row of blocks, then another
+    along every column, so every position sees the whole image. Three layers
+    take the 48x48 face to 24x24, 12x12 and 6x6; mean and max over the last
+    map feed a linear classifier. No convolution anywhere.
+
+    Parameters
+    ----------
+    n_classes : int, default=7
+        Number of output logits.
+    hidden_sizes : sequence of int, default=(32, 64, 96)
+        Hidden units per direction of each layer (one layer per entry).
+    patch : int or sequence of int, default=2
+        Side of the blocks each layer reads (one value for all layers, or
+        one per layer).
+    cell : {"gru", "lstm"}, default="gru"
+        Recurrent cell type.
+    dropout : float, default=0.2
+        Dropout before the classifier.
+    """
+
+    def __init__(self, n_classes=7, hidden_sizes=(32, 64, 96), patch=2, cell="gru",
+                 dropout=0.2):
+        super().__init__()
+        if cell not in ("gru", "lstm"):
+            raise ValueError(f"cell must be one of ['gru', 'lstm']; got {cell!r}.")
+        patches = [patch] * len(hidden_sizes) if isinstance(patch, int) else list(patch)
+        if len(patches) != len(hidden_sizes):
+            raise ValueError(
+                f"patch must be an int or one size per layer ({len(hidden_sizes)}); "
+                f"got {patch!r}."
+            )
+        layers = []
+        channels = 1
+        for hidden, size in zip(hidden_sizes, patches):
+            layers.append(_ReNetLayer(channels, int(hidden), int(size), cell))
+            channels = layers[-1].out_channels
+        self.layers = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(
+            nn.LayerNorm(2 * channels),
+            nn.Dropout(dropout),
+            nn.Linear(2 * channels, n_classes),
+        )
+
+    def forward(self, X):
+        X = self.layers(X.permute(0, 2, 3, 1))  # channels last for the sweeps
+        X = X.flatten(1, 2)
+        return self.classifier(torch.cat([X.mean(dim=1), X.amax(dim=1)], dim=1))
+
+
+class Ensemble(nn.Module):
+    """Several networks of one kind whose class probabilities are averaged.
+
+    The output is the logarithm of the members' mean softmax, so it works
+    as logits: its softmax is the averaged probability, and cross-entropy on
+    it trains the members jointly. The members differ only by their random
+    initialisation (or, when loaded, by the separate runs that trained them).
+
+    Parameters
+    ----------
+    n_classes : int, default=7
+        Number of output logits.
+    network : str, default="fernet"
+        Name of the members' network in :data:`NETWORKS`.
+    n_members : int, default=2
+        How many networks.
+    network_params : dict, optional
+        Keyword arguments for every member's constructor.
+    """
+
+    def __init__(self, n_classes=7, network="fernet", n_members=2, network_params=None):
+        super().__init__()
+        if network not in NETWORKS or network == "ensemble":
+            members = sorted(name for name in NETWORKS if name != "ensemble")
+            raise ValueError(f"network must be one of {members}; got {network!r}.")
+        if int(n_members) < 1:
+            raise ValueError(f"n_members must be at least 1; got {n_members!r}.")
+        self.members = nn.ModuleList(
+            NETWORKS[network](n_classes=n_classes, **(network_params or {}))
+            for _ in range(int(n_members))
+        )
+
+    def forward(self, X):
+        log_probs = torch.stack([member(X).float().log_softmax(dim=1)
+                                 for member in self.members])
+        return torch.logsumexp(log_probs, dim=0) - math.log(len(self.members))
+
+
 #: Networks selectable by name in the estimators.
-NETWORKS = {"fernet": FERNet, "study": StudyCNN, "rnn": RowRNN}
+NETWORKS = {
+    "fernet": FERNet,
+    "study": StudyCNN,
+    "rnn": RowRNN,
+    "renet": ReNet,
+    "ensemble": Ensemble,
+}
 
 
 class FERModel(nn.Module):

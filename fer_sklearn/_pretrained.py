@@ -13,6 +13,9 @@ __all__ = ["load_pretrained", "pretrained_info"]
 
 _MANIFEST = "manifest.json"
 
+#: Networks that load as a FERRNNClassifier (the others as a FERCNNClassifier).
+_RECURRENT = {"rnn", "renet"}
+
 
 def _package_files():
     return resources.files("fer_sklearn.pretrained")
@@ -96,13 +99,19 @@ def load_pretrained(name="cnn", **params):
 def classifier_from_checkpoint(checkpoint, **params):
     """Build a fitted classifier from a checkpoint dict.
 
-    The dict is what ``scripts/train_pretrained.py`` saves: ``network``
-    (a name in :data:`fer_sklearn.networks.NETWORKS`), ``module_params``,
-    ``state_dict`` (of the bare network), ``pixel_mean``, ``pixel_std`` and
-    ``classes``.
+    The dict is what ``scripts/train_pretrained.py`` and
+    ``scripts/export_pretrained.py`` save: ``network`` (a name in
+    :data:`fer_sklearn.networks.NETWORKS`), ``module_params``, ``state_dict``
+    (of the bare network; float16 tensors are cast to float32),
+    ``pixel_mean``, ``pixel_std`` and ``classes``. Recurrent networks (also
+    an ensemble of them) become a :class:`FERRNNClassifier`, the others a
+    :class:`FERCNNClassifier`.
     """
     network = checkpoint["network"]
-    cls = FERRNNClassifier if network == "rnn" else FERCNNClassifier
+    kind = network
+    if network == "ensemble":
+        kind = checkpoint["module_params"]["network"]
+    cls = FERRNNClassifier if kind in _RECURRENT else FERCNNClassifier
     module_params = {f"module__{k}": v for k, v in checkpoint["module_params"].items()}
     return cls(module=network, **module_params, **params)._restore(
         checkpoint["classes"],

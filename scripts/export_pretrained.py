@@ -1,10 +1,15 @@
-"""Copy a training checkpoint into ``fer_sklearn/pretrained/`` and record it.
+"""Copy training checkpoints into ``fer_sklearn/pretrained/`` and record them.
 
-Stores the network weights (float32, exactly the selected checkpoint), the
-normalisation and the classes, and writes the file's sha256 and the training log's figures
-into ``fer_sklearn/pretrained/manifest.json``::
+One run ships as its network; several runs of the same network ship as one
+:class:`~fer_sklearn.networks.Ensemble` whose members are the runs' selected
+checkpoints (their probabilities averaged). Floating-point weights are
+stored as float16 (half the bytes; they are cast back to float32 when
+loaded) with the normalisation and the classes; the file's sha256 and each
+run's record (seed, epochs, wall time, PublicTest accuracy) go into
+``fer_sklearn/pretrained/manifest.json``::
 
-    python scripts/export_pretrained.py build/cnn cnn
+    python scripts/export_pretrained.py cnn build/cnn build/cnn2 --tta
+    python scripts/export_pretrained.py rnn build/renet --tta
 """
 
 import argparse
@@ -17,25 +22,75 @@ import torch
 PRETRAINED = Path(__file__).resolve().parents[1] / "fer_sklearn" / "pretrained"
 
 
+def half(state_dict):
+    """Floating-point tensors as float16; integer buffers unchanged."""
+    return {k: v.half() if v.is_floating_point() else v for k, v in state_dict.items()}
+
+
+def run_record(run, checkpoint_name):
+    checkpoint = torch.load(run / checkpoint_name, map_location="cpu", weights_only=True)
+    log = json.loads((run / "log.json").read_text())
+    record = {
+        "run": run.name,
+        "epoch": checkpoint["epoch"],
+        "epochs": log["epochs"],
+        "seed": log["seed"],
+        "threads": log["threads"],
+        "wall_seconds": round(log["wall_seconds"]),
+        "publictest_acc_7": round(checkpoint["publictest_acc"], 4),
+        "publictest_acc_7_flip": round(checkpoint["publictest_acc_flip"], 4),
+        "recipe": log["recipe"],
+        "torch": log["torch"],
+    }
+    return checkpoint, record
+
+
+def combine(checkpoints):
+    """The shipped dict: one network, or an Ensemble of the runs' networks."""
+    first = checkpoints[0]
+    for other in checkpoints[1:]:
+        for key in ("network", "module_params", "pixel_mean", "pixel_std", "classes"):
+            if other[key] != first[key]:
+                raise SystemExit(
+                    f"runs differ in {key}: {first[key]!r} vs {other[key]!r}; "
+                    "an ensemble needs one network trained on the same data."
+                )
+    shipped = {key: first[key] for key in ("pixel_mean", "pixel_std", "classes")}
+    if len(checkpoints) == 1:
+        shipped.update(
+            network=first["network"],
+            module_params=first["module_params"],
+            state_dict=half(first["state_dict"]),
+        )
+    else:
+        shipped.update(
+            network="ensemble",
+            module_params={
+                "network": first["network"],
+                "n_members": len(checkpoints),
+                "network_params": first["module_params"],
+            },
+            state_dict=half({
+                f"members.{i}.{key}": value
+                for i, checkpoint in enumerate(checkpoints)
+                for key, value in checkpoint["state_dict"].items()
+            }),
+        )
+    return shipped
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("run", type=Path, help="folder of a train_pretrained.py run")
     parser.add_argument("name", help="the name load_pretrained will know it by")
+    parser.add_argument("runs", type=Path, nargs="+",
+                        help="folders of train_pretrained.py runs (several: an ensemble)")
     parser.add_argument("--checkpoint", default="best.pt")
     parser.add_argument("--tta", action="store_true",
                         help="make flip averaging the shipped default (chosen on PublicTest)")
     args = parser.parse_args(argv)
 
-    checkpoint = torch.load(args.run / args.checkpoint, map_location="cpu", weights_only=True)
-    log = json.loads((args.run / "log.json").read_text())
-    shipped = {
-        "network": checkpoint["network"],
-        "module_params": checkpoint["module_params"],
-        "state_dict": checkpoint["state_dict"],
-        "pixel_mean": checkpoint["pixel_mean"],
-        "pixel_std": checkpoint["pixel_std"],
-        "classes": checkpoint["classes"],
-    }
+    checkpoints, records = zip(*(run_record(run, args.checkpoint) for run in args.runs))
+    shipped = combine(checkpoints)
     out = PRETRAINED / f"{args.name}.pt"
     torch.save(shipped, out)
     manifest_path = PRETRAINED / "manifest.json"
@@ -43,19 +98,14 @@ def main(argv=None):
     manifest[args.name] = {
         "file": out.name,
         "sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
-        "network": checkpoint["network"],
-        "module_params": checkpoint["module_params"],
+        "network": shipped["network"],
+        "module_params": shipped["module_params"],
+        "weights_dtype": "float16",
         "trained_on": "FER2013 Training rows, 7 classes",
         "selected_on": "PublicTest",
-        "epoch": checkpoint["epoch"],
-        "epochs": log["epochs"],
-        "seed": log["seed"],
-        "wall_seconds": round(log["wall_seconds"]),
-        "publictest_acc_7": round(checkpoint["publictest_acc"], 4),
-        "publictest_acc_7_flip": round(checkpoint["publictest_acc_flip"], 4),
+        "total_wall_seconds": sum(record["wall_seconds"] for record in records),
+        "runs": list(records),
         "defaults": {"tta": bool(args.tta)},
-        "recipe": log["recipe"],
-        "torch": log["torch"],
     }
     manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) and {manifest_path}")

@@ -14,7 +14,8 @@ into the log next to the checkpoint)::
     python scripts/train_pretrained.py rnn --epochs 24 --threads 1 --out build/rnn
     python scripts/train_pretrained.py study --epochs 10 --threads 1 --out build/study
 
-then ``python scripts/export_pretrained.py build/cnn/best.pt cnn``.
+then ``python scripts/export_pretrained.py cnn build/cnn build/cnn2 --tta``
+(several runs of one recipe ship as an ensemble).
 """
 
 import argparse
@@ -59,6 +60,20 @@ RECIPES = {
         augment=dict(shift=0.08, rotation=8.0, zoom=0.08, flip=True),
         channels_last=False,
         bf16=True,
+    ),
+    # ReNet: no convolution; three layers of row and column sweeps
+    "renet": dict(
+        network="renet",
+        module_params=dict(hidden_sizes=[64, 96, 128], patch=[4, 2, 2], cell="gru"),
+        optimizer="adamw",
+        lr=3e-3,
+        weight_decay=5e-2,
+        batch_size=64,
+        label_smoothing=0.1,
+        augment=dict(shift=0.1, rotation=10.0, zoom=0.1, flip=True),
+        channels_last=False,
+        bf16=True,
+        clip_grad_norm=5.0,
     ),
     # The course study's protocol: its Keras CNN, Disgust merged into Angry
     # (6 classes), Adam at Keras' defaults, batch 128, no augmentation.
@@ -193,6 +208,8 @@ def main(argv=None):
             )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if recipe.get("clip_grad_norm"):
+                torch.nn.utils.clip_grad_norm_(module.parameters(), recipe["clip_grad_norm"])
             optimizer.step()
             scheduler.step()
             total_loss += loss.item()

@@ -13,7 +13,7 @@ from skorch.callbacks import Callback
 from skorch.dataset import ValidSplit
 
 from fer_sklearn import FERCNNClassifier, FERRNNClassifier, LabelMerger, load_fer2013_sample
-from fer_sklearn.networks import FERModel, FERNet, RowRNN, StudyCNN
+from fer_sklearn.networks import Ensemble, FERModel, FERNet, ReNet, RowRNN, StudyCNN
 
 FAST = {
     FERCNNClassifier: dict(max_epochs=1, module__width=4, batch_size=32),
@@ -327,6 +327,14 @@ def test_networks_shapes():
             assert net(X).shape == (2, 7)
     with pytest.raises(ValueError, match="cell must be one of"):
         RowRNN(cell="rnn")
+    for patch in (2, (4, 2)):
+        net = ReNet(n_classes=6, hidden_sizes=(4, 6), patch=patch)
+        assert net(X).shape == (2, 6)
+    assert ReNet(n_classes=7, hidden_sizes=(4,), patch=3, cell="lstm")(X).shape == (2, 7)
+    with pytest.raises(ValueError, match=r"patch must be an int or one size per layer \(2\); got \(4, 2, 2\)"):
+        ReNet(hidden_sizes=(4, 6), patch=(4, 2, 2))
+    with pytest.raises(ValueError, match="cell must be one of"):
+        ReNet(cell="rnn")
     model = FERModel(FERNet(n_classes=3, width=4), 100.0, 50.0, ["a", "b", "c"])
     state = model.state_dict()
     other = FERModel(FERNet(n_classes=3, width=4))
@@ -343,3 +351,44 @@ def test_mixed_precision_keeps_float32_probabilities(faces):
     full = clf.set_params(mixed_precision=False).predict_proba(X)
     # bfloat16 activations, float32 softmax: close to, not equal to, float32
     np.testing.assert_allclose(proba, full, atol=0.05)
+
+
+def test_renet_sees_the_whole_image():
+    # every output of a ReNet layer depends on the opposite corner's pixel
+    # (gradients, in float64: the influence fades but is not cut off)
+    torch.manual_seed(0)
+    layer = ReNet(n_classes=3, hidden_sizes=(4,), patch=2).layers[0].double()
+    X = torch.randn(1, 48, 48, 1, dtype=torch.float64, requires_grad=True)
+    out = layer(X)
+    assert out.shape == (1, 24, 24, 8)
+    # (a weighted sum: the plain sum of a LayerNorm output is constant)
+    (out[0, 23, 23] * torch.arange(1.0, 9.0, dtype=torch.float64)).sum().backward()
+    assert X.grad[0, 0, 0, 0] != 0
+    # a row sweep alone would not reach it: the row layer sees one row of blocks
+    X.grad = None
+    rows, _ = layer.rows(X.reshape(1, 24, 2, 24, 2, 1).permute(0, 1, 3, 2, 4, 5).reshape(24, 24, 4))
+    (rows[23, 23] * torch.arange(1.0, 9.0, dtype=torch.float64)).sum().backward()
+    assert X.grad[0, 0, 0, 0] == 0 and X.grad[0, 46, 0, 0] != 0
+
+
+def test_ensemble_averages_member_probabilities():
+    torch.manual_seed(0)
+    net = Ensemble(n_classes=4, network="fernet", n_members=3,
+                   network_params={"width": 4}).eval()
+    X = torch.randn(5, 1, 48, 48)
+    expected = torch.stack([m(X).softmax(dim=1) for m in net.members]).mean(dim=0)
+    torch.testing.assert_close(net(X).softmax(dim=1), expected)
+    assert len(net.members) == 3
+    with pytest.raises(ValueError, match=r"network must be one of \['fernet', 'renet', 'rnn', 'study'\]; got 'vgg'"):
+        Ensemble(network="vgg")
+    with pytest.raises(ValueError, match="n_members must be at least 1; got 0"):
+        Ensemble(n_members=0)
+
+
+def test_ensemble_trains_in_a_classifier(faces):
+    X, y, _ = faces
+    clf = FERCNNClassifier(module="ensemble", module__n_members=2,
+                           module__network_params={"width": 4}, max_epochs=1,
+                           batch_size=32, random_state=0).fit(X, y)
+    assert len(clf.module_.network.members) == 2
+    assert clf.predict_proba(X).shape == (len(X), len(np.unique(y)))
