@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._augment import flip_horizontal, random_affine
 from ._callbacks import CosineLR
-from ._networks import NETWORKS, FERModel, FERNet, RowRNN
+from ._networks import NETWORKS, FERModel, FERNet, ReNet
 from ._validation import N_PIXELS, check_images, check_labels
 
 __all__ = ["FERCNNClassifier", "FERRNNClassifier", "NesterovSGD"]
@@ -527,7 +527,7 @@ class FERCNNClassifier(_FERClassifierBase):
 class FERRNNClassifier(_FERClassifierBase):
     __doc__ = _CNN_DOC.format(
         name="FERRNNClassifier",
-        module="RowRNN",
+        module="ReNet",
         lr=0.003,
         max_epochs=20,
         batch_size=64,
@@ -536,22 +536,25 @@ class FERRNNClassifier(_FERClassifierBase):
     ).replace(
         "Convolutional network classifier for 48x48 faces (skorch).",
         "Recurrent network classifier for 48x48 faces (skorch).\n\n"
-        "The network (:class:`fer_sklearn.networks.RowRNN`) reads each face "
-        "row by row\n(and, with ``module__sweeps=2``, column by column): "
-        "``module__hidden_size``,\n``module__num_layers``, ``module__cell`` "
-        '("gru" or "lstm") and ``module__sweeps``\nset its shape.',
+        "The default network (:class:`fer_sklearn.networks.ReNet`) has no "
+        "convolution:\neach layer cuts the map into blocks and runs a "
+        "bidirectional GRU along every\nrow of blocks, then along every "
+        "column. ``module__hidden_sizes``,\n``module__patch`` and "
+        '``module__cell`` ("gru" or "lstm") set its shape;\n``module="rnn"`` '
+        "(:class:`fer_sklearn.networks.RowRNN`) reads whole rows and columns\n"
+        "instead.",
     ).replace(
-        'module : torch.nn.Module class or {"fernet", "study"}, default=RowRNN\n'
+        'module : torch.nn.Module class or {"fernet", "study"}, default=ReNet\n'
         '    The network. ``"fernet"`` (:class:`fer_sklearn.networks.FERNet`) is the\n'
         "    default VGG-style network with BatchNorm; ``\"study\"`` is the course\n"
         "    study's Keras CNN.",
-        'module : torch.nn.Module class or "rnn", default=RowRNN\n'
+        'module : torch.nn.Module class or {"renet", "rnn"}, default=ReNet\n'
         "    The network.",
     )
 
     def __init__(
         self,
-        module=RowRNN,
+        module=ReNet,
         *,
         lr=0.003,
         max_epochs=20,

@@ -220,30 +220,37 @@ class ReNet(nn.Module):
     the map into non-overlapping ``patch x patch`` blocks and runs a
     bidirectional recurrent layer along every row of blocks, then another
     along every column, so every position sees the whole image. Three layers
-    take the 48x48 face to 24x24, 12x12 and 6x6; mean and max over the last
-    map feed a linear classifier. No convolution anywhere.
+    (by default) take the 48x48 face to 12x12, 6x6 and 3x3; mean and max
+    over the last map feed a linear classifier. No convolution anywhere.
 
     Parameters
     ----------
     n_classes : int, default=7
         Number of output logits.
-    hidden_sizes : sequence of int, default=(32, 64, 96)
+    hidden_sizes : sequence of int, default=(64, 96, 128)
         Hidden units per direction of each layer (one layer per entry).
-    patch : int or sequence of int, default=2
-        Side of the blocks each layer reads (one value for all layers, or
-        one per layer).
+    patch : int, sequence of int or None, default=None
+        Side of the blocks each layer reads: one value for all layers, one
+        per layer, or None for 4x4 blocks in the first layer and 2x2 in the
+        others. (2x2 blocks at 48x48 make sweeps twice as long, and trained
+        at half the speed on a 2-core CPU.)
     cell : {"gru", "lstm"}, default="gru"
         Recurrent cell type.
     dropout : float, default=0.2
         Dropout before the classifier.
     """
 
-    def __init__(self, n_classes=7, hidden_sizes=(32, 64, 96), patch=2, cell="gru",
-                 dropout=0.2):
+    def __init__(self, n_classes=7, hidden_sizes=(64, 96, 128), patch=None,
+                 cell="gru", dropout=0.2):
         super().__init__()
         if cell not in ("gru", "lstm"):
             raise ValueError(f"cell must be one of ['gru', 'lstm']; got {cell!r}.")
-        patches = [patch] * len(hidden_sizes) if isinstance(patch, int) else list(patch)
+        if patch is None:
+            patches = [4] + [2] * (len(hidden_sizes) - 1)
+        elif isinstance(patch, int):
+            patches = [patch] * len(hidden_sizes)
+        else:
+            patches = list(patch)
         if len(patches) != len(hidden_sizes):
             raise ValueError(
                 f"patch must be an int or one size per layer ({len(hidden_sizes)}); "

@@ -17,9 +17,7 @@ from fer_sklearn.networks import Ensemble, FERModel, FERNet, ReNet, RowRNN, Stud
 
 FAST = {
     FERCNNClassifier: dict(max_epochs=1, module__width=4, batch_size=32),
-    FERRNNClassifier: dict(
-        max_epochs=1, module__hidden_size=8, module__num_layers=1, batch_size=32
-    ),
+    FERRNNClassifier: dict(max_epochs=1, module__hidden_sizes=(4, 8), batch_size=32),
 }
 CLASSIFIERS = list(FAST)
 
@@ -207,7 +205,7 @@ def test_set_params_module_parameter(cls, faces):
     X, y, _ = faces
     clf = make(cls)
     key, value = (
-        ("module__width", 6) if cls is FERCNNClassifier else ("module__hidden_size", 6)
+        ("module__width", 6) if cls is FERCNNClassifier else ("module__hidden_sizes", (6, 8))
     )
     clf.set_params(**{key: value}).fit(X, y)
     assert clf.get_params()[key] == value
@@ -215,7 +213,7 @@ def test_set_params_module_parameter(cls, faces):
     if cls is FERCNNClassifier:
         assert network.features[0].out_channels == 6
     else:
-        assert network.rnns[0].hidden_size == 6
+        assert network.layers[0].rows.hidden_size == 6
 
 
 def test_modules_by_name(faces):
@@ -223,7 +221,7 @@ def test_modules_by_name(faces):
     study = FERCNNClassifier(module="study", max_epochs=1, optimizer=torch.optim.Adam, lr=1e-3)
     study.fit(X, y)
     assert isinstance(study.module_.network, StudyCNN)
-    with pytest.raises(ValueError, match=r"module must be a torch.nn.Module class or one of \['fernet', 'rnn', 'study'\]; got 'vgg'"):
+    with pytest.raises(ValueError, match=r"module must be a torch.nn.Module class or one of \['ensemble', 'fernet', 'renet', 'rnn', 'study'\]; got 'vgg'"):
         FERCNNClassifier(module="vgg").fit(X, y)
 
 
@@ -235,8 +233,11 @@ def test_sklearn_tools(cls, faces):
     scores = cross_val_score(pipe, X, y6, cv=2)
     assert scores.shape == (2,) and ((0 <= scores) & (scores <= 1)).all()
 
-    key = "module__width" if cls is FERCNNClassifier else "module__hidden_size"
-    search = GridSearchCV(make(cls), {"lr": [1e-3, 1e-2], key: [4, 6]}, cv=2)
+    key, values = (
+        ("module__width", [4, 6]) if cls is FERCNNClassifier
+        else ("module__hidden_sizes", [(4,), (4, 8)])
+    )
+    search = GridSearchCV(make(cls), {"lr": [1e-3, 1e-2], key: values}, cv=2)
     search.fit(X, y6)
     assert set(search.best_params_) == {"lr", key}
     assert len(search.cv_results_["params"]) == 4

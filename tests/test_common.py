@@ -58,9 +58,7 @@ EXPECTED_FAILURES = {
 
 ESTIMATORS = [
     FERCNNClassifier(max_epochs=1, module__width=4, random_state=0),
-    FERRNNClassifier(
-        max_epochs=1, module__hidden_size=8, module__num_layers=1, random_state=0
-    ),
+    FERRNNClassifier(max_epochs=1, module__hidden_sizes=(4, 8), random_state=0),
     LabelMerger(),
 ]
 

@@ -30,8 +30,7 @@ def test_grid_search_on_a_local_cluster(client):
             cv=StratifiedKFold(2, shuffle=True, random_state=0),
         ),
         FERRNNClassifier: GridSearchCV(
-            FERRNNClassifier(max_epochs=1, module__hidden_size=8, module__num_layers=1,
-                             random_state=0),
+            FERRNNClassifier(max_epochs=1, module__hidden_sizes=(4, 8), random_state=0),
             {"lr": [0.001, 0.003]},
             cv=StratifiedKFold(2, shuffle=True, random_state=0),
         ),

@@ -32,10 +32,12 @@ def test_pretrained_cnn_parity(faces, tmp_path):
 def test_rnn_parity_with_string_labels(faces, tmp_path):
     sample = load_fer2013_sample()
     labels = sample.target_names[sample.target[:128]]
-    clf = FERRNNClassifier(max_epochs=1, module__hidden_size=8, random_state=0).fit(faces, labels)
+    clf = FERRNNClassifier(max_epochs=1, module__hidden_sizes=(4, 8), random_state=0).fit(faces, labels)
     path = export_onnx(clf, tmp_path / "rnn.onnx")
     proba = run_onnx(path, faces)
     np.testing.assert_allclose(proba, clf.predict_proba(faces), atol=1e-5)
+    # the GRUs' batch is images x rows of blocks: other batch sizes work too
+    np.testing.assert_allclose(run_onnx(path, faces[:3]), clf.predict_proba(faces[:3]), atol=1e-5)
     np.testing.assert_array_equal(clf.classes_[proba.argmax(1)], clf.predict(faces))
 
 
