@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from fer_sklearn import FERCNNClassifier, FERRNNClassifier, load_fer2013, load_fer2013_sample
 from fer_sklearn._augment import random_affine
 from fer_sklearn._classifiers import NesterovSGD
-from fer_sklearn.networks import FERModel, FERNet, RowRNN
+from fer_sklearn.networks import FERModel, FERNet, ReNet
 
 AUGMENT = dict(shift=0.1, rotation=10.0, zoom=0.1, flip=True)
 
@@ -52,7 +52,7 @@ def plain_loop(X, y, *, model, epochs, batch_size, mixed_precision, seed):
         network, channels_last = FERNet(n_classes=7), True
         optimizer_cls, lr = NesterovSGD, 0.05
     else:
-        network, channels_last = RowRNN(n_classes=7), False
+        network, channels_last = ReNet(n_classes=7), False
         optimizer_cls, lr = torch.optim.AdamW, 0.003
     module = FERModel(network, float(images.mean()), float(images.std()),
                       channels_last=channels_last)

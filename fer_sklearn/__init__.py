@@ -3,7 +3,7 @@
 from ._classifiers import FERCNNClassifier, FERRNNClassifier
 from ._label_merger import LabelMerger
 from ._onnx import export_onnx
-from ._pretrained import load_pretrained
+from ._pretrained import load_pretrained, pretrained_info
 from .datasets import get_data_home, load_fer2013, load_fer2013_sample
 
 __version__ = "0.1.0"
@@ -17,5 +17,6 @@ __all__ = [
     "load_fer2013",
     "load_fer2013_sample",
     "load_pretrained",
+    "pretrained_info",
     "__version__",
 ]

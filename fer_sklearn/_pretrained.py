@@ -1,5 +1,6 @@
 """``load_pretrained``: fitted classifiers from weights shipped in the wheel."""
 
+import gzip
 import hashlib
 import io
 import json
@@ -22,12 +23,25 @@ def _package_files():
 
 
 def pretrained_info():
-    """What ships: for each name, its file, sha256, recipe and measured accuracy.
+    """What ships: for each name, its file, sha256 and the runs behind it.
 
     Returns
     -------
     dict
-        The parsed ``fer_sklearn/pretrained/manifest.json``.
+        The parsed ``fer_sklearn/pretrained/manifest.json``: per name, the
+        ``file`` and its ``sha256``, the ``network`` and ``module_params``,
+        ``weights_dtype``, the estimator ``defaults`` and ``runs`` (for each
+        training run: seed, epochs, selected epoch, wall time, threads,
+        recipe and PublicTest accuracy as logged during training).
+
+    Examples
+    --------
+    >>> from fer_sklearn import pretrained_info
+    >>> info = pretrained_info()
+    >>> sorted(info)
+    ['cnn', 'rnn']
+    >>> info["rnn"]["network"]
+    'renet'
     """
     return json.loads(_package_files().joinpath(_MANIFEST).read_text())
 
@@ -55,7 +69,8 @@ def load_pretrained(name="cnn", **params):
     Trained on the Training rows of FER2013 (7 classes), the checkpoint
     chosen on PublicTest; ``classes_`` are the int codes 0..6 (0 angry,
     1 disgust, 2 fear, 3 happy, 4 sad, 5 surprise, 6 neutral). The file's
-    sha256 is checked before it is read with ``torch.load(weights_only=True)``.
+    sha256 is checked before it is unzipped (gzip, in memory) and read with
+    ``torch.load(weights_only=True)``.
     Nothing is downloaded.
 
     Parameters
@@ -92,7 +107,8 @@ def load_pretrained(name="cnn", **params):
     (2,)
     """
     entry, data = _read_verified(name)
-    checkpoint = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    checkpoint = torch.load(io.BytesIO(gzip.decompress(data)), map_location="cpu",
+                            weights_only=True)
     return classifier_from_checkpoint(checkpoint, **{**entry.get("defaults", {}), **params})
 
 

@@ -4,7 +4,9 @@ One run ships as its network; several runs of the same network ship as one
 :class:`~fer_sklearn.networks.Ensemble` whose members are the runs' selected
 checkpoints (their probabilities averaged). Floating-point weights are
 stored as float16 (half the bytes; they are cast back to float32 when
-loaded) with the normalisation and the classes; the file's sha256 and each
+loaded) with the normalisation and the classes, and the file is gzipped
+(``<name>.pt.gz``: about 8% smaller; all shipped weights must stay within
+10 MB). The file's sha256 and each
 run's record (seed, epochs, wall time, PublicTest accuracy) go into
 ``fer_sklearn/pretrained/manifest.json``::
 
@@ -13,7 +15,9 @@ run's record (seed, epochs, wall time, PublicTest accuracy) go into
 """
 
 import argparse
+import gzip
 import hashlib
+import io
 import json
 from pathlib import Path
 
@@ -91,8 +95,11 @@ def main(argv=None):
 
     checkpoints, records = zip(*(run_record(run, args.checkpoint) for run in args.runs))
     shipped = combine(checkpoints)
-    out = PRETRAINED / f"{args.name}.pt"
-    torch.save(shipped, out)
+    buffer = io.BytesIO()
+    torch.save(shipped, buffer)
+    out = PRETRAINED / f"{args.name}.pt.gz"
+    # mtime=0: the same weights give the same bytes, hence the same sha256
+    out.write_bytes(gzip.compress(buffer.getvalue(), compresslevel=9, mtime=0))
     manifest_path = PRETRAINED / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     manifest[args.name] = {

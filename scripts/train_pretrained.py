@@ -7,15 +7,23 @@ exactly the module that ``load_pretrained`` rebuilds.
 
 Examples
 --------
-The recipes of the shipped weights (seed, epochs and wall time are written
-into the log next to the checkpoint)::
+The runs behind the shipped weights (seed, epochs and wall time are written
+into the log next to the checkpoint; copies are in ``scripts/logs/``)::
 
-    python scripts/train_pretrained.py cnn --epochs 45 --out build/cnn
-    python scripts/train_pretrained.py rnn --epochs 24 --threads 1 --out build/rnn
+    # cnn: three FERNet runs, shipped as one ensemble
+    python scripts/train_pretrained.py cnn --epochs 50 --seed 0 --out build/cnn
+    python scripts/train_pretrained.py cnn --epochs 30 --seed 1 --threads 1 --out build/cnn2
+    python scripts/train_pretrained.py cnn --epochs 30 --seed 2 --out build/cnn3
+    # rnn: ReNet
+    python scripts/train_pretrained.py renet --epochs 35 --threads 1 --out build/renet
+    # the course study's CNN with its protocol (not shipped)
     python scripts/train_pretrained.py study --epochs 10 --threads 1 --out build/study
 
-then ``python scripts/export_pretrained.py cnn build/cnn build/cnn2 --tta``
-(several runs of one recipe ship as an ensemble).
+then ``python scripts/export_pretrained.py cnn build/cnn build/cnn2 build/cnn3 --tta``
+and ``python scripts/export_pretrained.py rnn build/renet --tta`` (several
+runs of one recipe ship as an ensemble). ``rnn`` (``RowRNN``, whole rows and
+columns) is the recurrent network shipped before ReNet; its log is
+``scripts/logs/rowrnn.json``.
 """
 
 import argparse

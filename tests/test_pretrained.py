@@ -35,7 +35,7 @@ def test_pretrained_params_and_size():
     assert set(info) >= {"cnn", "rnn"}
     package = Path(_pretrained.__file__).parent / "pretrained"
     total = sum((package / entry["file"]).stat().st_size for entry in info.values())
-    assert total <= 10 * 1024 * 1024
+    assert total <= 10_000_000
 
 
 def test_unknown_name():
@@ -47,9 +47,27 @@ def test_tampered_weights_are_refused(tmp_path, monkeypatch):
     package = Path(_pretrained.__file__).parent / "pretrained"
     copy = tmp_path / "pretrained"
     shutil.copytree(package, copy)
-    data = bytearray((copy / "cnn.pt").read_bytes())
+    data = bytearray((copy / "cnn.pt.gz").read_bytes())
     data[len(data) // 2] ^= 0xFF
-    (copy / "cnn.pt").write_bytes(bytes(data))
+    (copy / "cnn.pt.gz").write_bytes(bytes(data))
     monkeypatch.setattr(_pretrained, "_package_files", lambda: copy)
-    with pytest.raises(OSError, match=r"cnn.pt are corrupted or were altered: sha256 [0-9a-f]{64}, expected"):
+    with pytest.raises(OSError, match=r"cnn.pt.gz are corrupted or were altered: sha256 [0-9a-f]{64}, expected"):
         load_pretrained("cnn")
+
+
+@pytest.mark.parametrize("name", ["cnn", "rnn"])
+def test_float16_files_load_as_float32(name):
+    import gzip
+    import io
+
+    import torch
+
+    entry, data = _pretrained._read_verified(name)
+    stored = torch.load(io.BytesIO(gzip.decompress(data)), map_location="cpu", weights_only=True)
+    floats = [v for v in stored["state_dict"].values() if v.is_floating_point()]
+    assert floats and all(v.dtype == torch.float16 for v in floats)
+    assert entry["weights_dtype"] == "float16"
+    clf = load_pretrained(name)
+    assert all(p.dtype == torch.float32 for p in clf.module_.parameters())
+    # every run the file was made from is on record: seed, epochs, wall time
+    assert entry["runs"] and all({"seed", "epochs", "wall_seconds"} <= set(run) for run in entry["runs"])
