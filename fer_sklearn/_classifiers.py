@@ -17,7 +17,14 @@ import contextlib
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
-from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring, PrintLog, ProgressBar
+from skorch.callbacks import (
+    EpochScoring,
+    EpochTimer,
+    GradientNormClipping,
+    PassthroughScoring,
+    PrintLog,
+    ProgressBar,
+)
 from skorch.dataset import unpack_data
 from skorch.utils import to_device
 from sklearn.utils.multiclass import check_classification_targets
@@ -67,6 +74,7 @@ class _FERClassifierBase(NeuralNetClassifier):
         augment_flip=True,
         tta=False,
         lr_schedule="cosine",
+        clip_grad_norm=None,
         mixed_precision=False,
         random_state=None,
         verbose=0,
@@ -85,6 +93,7 @@ class _FERClassifierBase(NeuralNetClassifier):
         self.augment_flip = augment_flip
         self.tta = tta
         self.lr_schedule = lr_schedule
+        self.clip_grad_norm = clip_grad_norm
         self.mixed_precision = mixed_precision
         self.random_state = random_state
 
@@ -118,6 +127,10 @@ class _FERClassifierBase(NeuralNetClassifier):
         ]
         if self.lr_schedule == "cosine":
             callbacks.append(("lr_scheduler", CosineLR()))
+        if self.clip_grad_norm is not None:
+            callbacks.append(
+                ("gradient_clipping", GradientNormClipping(self.clip_grad_norm))
+            )
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
         callbacks.append(("print_log", PrintLog()))
@@ -454,6 +467,9 @@ tta : bool, default=False
 lr_schedule : {{"cosine", None}}, default="cosine"
     Cosine decay of the learning rate over the ``max_epochs`` of each fit
     call (:class:`fer_sklearn.callbacks.CosineLR`); None keeps ``lr``.
+clip_grad_norm : float or None, default={clip_grad_norm}
+    Largest L2 norm of the gradient of all parameters, through skorch's
+    :class:`~skorch.callbacks.GradientNormClipping`; None does not clip.
 mixed_precision : bool, default=False
     bfloat16 autocast on CPU (float16 on CUDA): about 2x faster on CPUs with
     AVX-512 BF16, slower on others.
@@ -497,6 +513,7 @@ class FERCNNClassifier(_FERClassifierBase):
         max_epochs=30,
         batch_size=64,
         optimizer="NesterovSGD",
+        clip_grad_norm=None,
         optimizer_note=(
             ": SGD with Nesterov momentum 0.9 and weight decay 5e-4; any torch\n"
             "    optimizer class works (e.g. ``torch.optim.Adam``)"
@@ -532,7 +549,8 @@ class FERRNNClassifier(_FERClassifierBase):
         max_epochs=20,
         batch_size=64,
         optimizer="torch.optim.AdamW",
-        optimizer_note=" (weight decay 0.01 by default)",
+        clip_grad_norm=5.0,
+        optimizer_note=" (``optimizer__weight_decay=0.05`` by default)",
     ).replace(
         "Convolutional network classifier for 48x48 faces (skorch).",
         "Recurrent network classifier for 48x48 faces (skorch).\n\n"
@@ -560,13 +578,17 @@ class FERRNNClassifier(_FERClassifierBase):
         max_epochs=20,
         batch_size=64,
         optimizer=torch.optim.AdamW,
+        clip_grad_norm=5.0,
         **kwargs,
     ):
+        # the shipped ReNet's recipe: AdamW with weight decay 0.05, clipping at 5
+        kwargs.setdefault("optimizer__weight_decay", 0.05)
         super().__init__(
             module,
             lr=lr,
             max_epochs=max_epochs,
             batch_size=batch_size,
             optimizer=optimizer,
+            clip_grad_norm=clip_grad_norm,
             **kwargs,
         )

@@ -393,3 +393,21 @@ def test_ensemble_trains_in_a_classifier(faces):
                            batch_size=32, random_state=0).fit(X, y)
     assert len(clf.module_.network.members) == 2
     assert clf.predict_proba(X).shape == (len(X), len(np.unique(y)))
+
+
+def test_gradient_clipping_bounds_each_step(faces):
+    X, y, _ = faces
+    # one plain SGD step at lr 1 from the same seeded initialisation
+    sgd = dict(optimizer=torch.optim.SGD, optimizer__weight_decay=0.0, max_epochs=1,
+               batch_size=len(X), module__hidden_sizes=(4, 8), random_state=0)
+
+    def parameters(lr, clip):
+        net = FERRNNClassifier(lr=lr, clip_grad_norm=clip, **sgd).fit(X, y)
+        return torch.cat([p.detach().flatten() for p in net.module_.parameters()])
+
+    before = parameters(0.0, None)
+    assert torch.linalg.vector_norm(parameters(1.0, 1e-3) - before) <= 1e-3 * 1.001
+    assert torch.linalg.vector_norm(parameters(1.0, None) - before) > 1e-2
+    defaults = FERRNNClassifier().get_params()
+    assert defaults["clip_grad_norm"] == 5.0 and defaults["optimizer__weight_decay"] == 0.05
+    assert FERCNNClassifier().get_params()["clip_grad_norm"] is None
