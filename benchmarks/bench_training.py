@@ -48,15 +48,18 @@ def plain_loop(X, y, *, model, epochs, batch_size, mixed_precision, seed):
     generator = torch.Generator().manual_seed(seed)
     images = torch.from_numpy(X.reshape(-1, 1, 48, 48).astype(np.float32))
     targets = torch.from_numpy(y.astype(np.int64))
+    # the classifiers' defaults: FERRNNClassifier clips at 5, weight decay 0.05
     if model == "cnn":
         network, channels_last = FERNet(n_classes=7), True
-        optimizer_cls, lr = NesterovSGD, 0.05
+        optimizer, clip = NesterovSGD, None
+        settings = dict(lr=0.05)
     else:
         network, channels_last = ReNet(n_classes=7), False
-        optimizer_cls, lr = torch.optim.AdamW, 0.003
+        optimizer, clip = torch.optim.AdamW, 5.0
+        settings = dict(lr=0.003, weight_decay=0.05)
     module = FERModel(network, float(images.mean()), float(images.std()),
                       channels_last=channels_last)
-    optimizer = optimizer_cls(module.parameters(), lr=lr)
+    optimizer = optimizer(module.parameters(), **settings)
     module.train()
     for _ in range(epochs):
         order = torch.randperm(len(images), generator=generator)
@@ -68,6 +71,8 @@ def plain_loop(X, y, *, model, epochs, batch_size, mixed_precision, seed):
             loss = F.cross_entropy(logits.float(), targets[index])
             optimizer.zero_grad()
             loss.backward()
+            if clip is not None:
+                torch.nn.utils.clip_grad_norm_(module.parameters(), clip)
             optimizer.step()
     return module
 

@@ -14,6 +14,16 @@ from torch import nn
 __all__ = ["FERNet", "StudyCNN", "RowRNN", "ReNet", "Ensemble", "FERModel", "NETWORKS"]
 
 
+_RNN_CELLS = {"gru": nn.GRU, "lstm": nn.LSTM}
+
+
+def _rnn_cell(cell):
+    """The torch recurrent layer class named by ``cell``."""
+    if cell not in _RNN_CELLS:
+        raise ValueError(f"cell must be one of {sorted(_RNN_CELLS)}; got {cell!r}.")
+    return _RNN_CELLS[cell]
+
+
 def _conv_bn_relu(in_channels, out_channels):
     return [
         nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
@@ -141,15 +151,13 @@ class RowRNN(nn.Module):
         dropout=0.2,
     ):
         super().__init__()
-        cells = {"gru": nn.GRU, "lstm": nn.LSTM}
-        if cell not in cells:
-            raise ValueError(f"cell must be one of {sorted(cells)}; got {cell!r}.")
+        rnn = _rnn_cell(cell)
         if sweeps not in (1, 2):
             raise ValueError(f"sweeps must be 1 or 2; got {sweeps!r}.")
         self.sweeps = sweeps
         directions = 2 if bidirectional else 1
         self.rnns = nn.ModuleList(
-            cells[cell](
+            rnn(
                 input_size=48,
                 hidden_size=hidden_size,
                 num_layers=num_layers,
@@ -187,9 +195,8 @@ class _ReNetLayer(nn.Module):
     position summarises the whole map.
     """
 
-    def __init__(self, in_channels, hidden_size, patch, cell):
+    def __init__(self, in_channels, hidden_size, patch, rnn):
         super().__init__()
-        rnn = {"gru": nn.GRU, "lstm": nn.LSTM}[cell]
         self.patch = patch
         self.rows = rnn(in_channels * patch * patch, hidden_size,
                         batch_first=True, bidirectional=True)
@@ -243,8 +250,7 @@ class ReNet(nn.Module):
     def __init__(self, n_classes=7, hidden_sizes=(64, 96, 128), patch=None,
                  cell="gru", dropout=0.2):
         super().__init__()
-        if cell not in ("gru", "lstm"):
-            raise ValueError(f"cell must be one of ['gru', 'lstm']; got {cell!r}.")
+        rnn = _rnn_cell(cell)
         if patch is None:
             patches = [4] + [2] * (len(hidden_sizes) - 1)
         elif isinstance(patch, int):
@@ -259,7 +265,7 @@ class ReNet(nn.Module):
         layers = []
         channels = 1
         for hidden, size in zip(hidden_sizes, patches):
-            layers.append(_ReNetLayer(channels, int(hidden), int(size), cell))
+            layers.append(_ReNetLayer(channels, int(hidden), int(size), rnn))
             channels = layers[-1].out_channels
         self.layers = nn.Sequential(*layers)
         self.classifier = nn.Sequential(
