@@ -239,8 +239,7 @@ class ReNet(nn.Module):
     patch : int, sequence of int or None, default=None
         Side of the blocks each layer reads: one value for all layers, one
         per layer, or None for 4x4 blocks in the first layer and 2x2 in the
-        others. (2x2 blocks at 48x48 make sweeps twice as long, and trained
-        at half the speed on a 2-core CPU.)
+        others (2x2 blocks at 48x48 make every sweep twice as long).
     cell : {"gru", "lstm"}, default="gru"
         Recurrent cell type.
     dropout : float, default=0.2
