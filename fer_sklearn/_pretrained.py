@@ -18,6 +18,58 @@ _MANIFEST = "manifest.json"
 _RECURRENT = {"rnn", "renet"}
 
 
+def quantize_int8(state_dict):
+    """Weight matrices as int8 with one float32 scale per output row.
+
+    Tensors of two or more dimensions (convolution kernels, linear and
+    recurrent weight matrices) become ``round(w / scale)`` in int8, with
+    ``scale = max|row| / 127`` for each slice along the first dimension;
+    other floating-point tensors (biases, BatchNorm) become float16 and
+    integer buffers stay as they are. :func:`dequantize` undoes it to within
+    half a step (``scale / 2``) per weight.
+
+    Returns
+    -------
+    state_dict : dict
+        The stored tensors.
+    scales : dict
+        For each int8 tensor, its float32 scales of shape ``(rows,)``.
+    """
+    stored, scales = {}, {}
+    for key, value in state_dict.items():
+        if not value.is_floating_point():
+            stored[key] = value
+        elif value.dim() < 2:
+            stored[key] = value.half()
+        else:
+            rows = value.float().reshape(len(value), -1)
+            scale = rows.abs().amax(dim=1) / 127.0
+            scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+            stored[key] = torch.round(rows / scale[:, None]).to(torch.int8).reshape(value.shape)
+            scales[key] = scale
+    return stored, scales
+
+
+def dequantize(state_dict, scales=None):
+    """float32 weights from a stored state dict (int8 with scales, float16).
+
+    Tensors named in ``scales`` are int8 rows times their scale; other
+    floating-point tensors are cast to float32; integer buffers stay as
+    they are.
+    """
+    scales = scales or {}
+    weights = {}
+    for key, value in state_dict.items():
+        if key in scales:
+            scale = scales[key].float().reshape(-1, *([1] * (value.dim() - 1)))
+            weights[key] = value.float() * scale
+        elif value.is_floating_point():
+            weights[key] = value.float()
+        else:
+            weights[key] = value
+    return weights
+
+
 def _package_files():
     return resources.files("fer_sklearn.pretrained")
 
@@ -118,7 +170,8 @@ def classifier_from_checkpoint(checkpoint, **params):
     The dict is what ``scripts/train_pretrained.py`` and
     ``scripts/export_pretrained.py`` save: ``network`` (a name in
     :data:`fer_sklearn.networks.NETWORKS`), ``module_params``, ``state_dict``
-    (of the bare network; float16 tensors are cast to float32),
+    (of the bare network; int8 tensors, with their per-row ``scales``, and
+    float16 tensors become float32: see :func:`dequantize`),
     ``pixel_mean``, ``pixel_std`` and ``classes``. Recurrent networks (also
     an ensemble of them) become a :class:`FERRNNClassifier`, the others a
     :class:`FERCNNClassifier`.
@@ -133,5 +186,5 @@ def classifier_from_checkpoint(checkpoint, **params):
         checkpoint["classes"],
         checkpoint["pixel_mean"],
         checkpoint["pixel_std"],
-        checkpoint["state_dict"],
+        dequantize(checkpoint["state_dict"], checkpoint.get("scales")),
     )

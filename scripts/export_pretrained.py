@@ -2,15 +2,17 @@
 
 One run ships as its network; several runs of the same network ship as one
 :class:`~fer_sklearn.networks.Ensemble` whose members are the runs' selected
-checkpoints (their probabilities averaged). Floating-point weights are
-stored as float16 (half the bytes; they are cast back to float32 when
-loaded) with the normalisation and the classes, and the file is gzipped
-(``<name>.pt.gz``: about 8% smaller; all shipped weights must stay within
-10 MB). The file's sha256 and each
+checkpoints (their probabilities averaged). Weight matrices are stored as
+int8 with a float32 scale per output row, the other floating-point tensors
+as float16 (``--dtype float16`` stores everything as float16: twice the
+bytes); they are float32 again when loaded (``fer_sklearn._pretrained``'s
+``quantize_int8`` and ``dequantize``). With the normalisation and the
+classes, the file is gzipped (``<name>.pt.gz``; all shipped weights must
+stay within 10 MB). The file's sha256 and each
 run's record (seed, epochs, wall time, PublicTest accuracy) go into
 ``fer_sklearn/pretrained/manifest.json``::
 
-    python scripts/export_pretrained.py cnn build/cnn build/cnn2 --tta
+    python scripts/export_pretrained.py cnn build/tune_cnn build/tune_cnn2
     python scripts/export_pretrained.py rnn build/renet --tta
 """
 
@@ -23,12 +25,16 @@ from pathlib import Path
 
 import torch
 
+from fer_sklearn._pretrained import quantize_int8
+
 PRETRAINED = Path(__file__).resolve().parents[1] / "fer_sklearn" / "pretrained"
 
 
-def half(state_dict):
-    """Floating-point tensors as float16; integer buffers unchanged."""
-    return {k: v.half() if v.is_floating_point() else v for k, v in state_dict.items()}
+def store(state_dict, dtype):
+    """The tensors to save and, for int8, their scales."""
+    if dtype == "int8":
+        return quantize_int8(state_dict)
+    return {k: v.half() if v.is_floating_point() else v for k, v in state_dict.items()}, {}
 
 
 def run_record(run, checkpoint_name):
@@ -46,10 +52,25 @@ def run_record(run, checkpoint_name):
         "recipe": log["recipe"],
         "torch": log["torch"],
     }
+    if log.get("init"):
+        # a fine-tuning run: record the run it started from, too
+        record["init"] = run_record(Path(log["init"]).parent, Path(log["init"]).name)[1]
     return checkpoint, record
 
 
-def combine(checkpoints):
+def total_wall_seconds(runs):
+    """Training time of the runs and of those they were fine-tuned from, each once."""
+    seconds = {}
+    for run in runs:
+        while run is not None:
+            run = run.resolve()
+            log = json.loads((run / "log.json").read_text())
+            seconds[run] = log["wall_seconds"]
+            run = Path(log["init"]).parent if log.get("init") else None
+    return round(sum(seconds.values()))
+
+
+def combine(checkpoints, dtype):
     """The shipped dict: one network, or an Ensemble of the runs' networks."""
     first = checkpoints[0]
     for other in checkpoints[1:]:
@@ -64,8 +85,8 @@ def combine(checkpoints):
         shipped.update(
             network=first["network"],
             module_params=first["module_params"],
-            state_dict=half(first["state_dict"]),
         )
+        state_dict = first["state_dict"]
     else:
         shipped.update(
             network="ensemble",
@@ -74,12 +95,15 @@ def combine(checkpoints):
                 "n_members": len(checkpoints),
                 "network_params": first["module_params"],
             },
-            state_dict=half({
-                f"members.{i}.{key}": value
-                for i, checkpoint in enumerate(checkpoints)
-                for key, value in checkpoint["state_dict"].items()
-            }),
         )
+        state_dict = {
+            f"members.{i}.{key}": value
+            for i, checkpoint in enumerate(checkpoints)
+            for key, value in checkpoint["state_dict"].items()
+        }
+    shipped["state_dict"], scales = store(state_dict, dtype)
+    if scales:
+        shipped["scales"] = scales
     return shipped
 
 
@@ -91,26 +115,31 @@ def main(argv=None):
     parser.add_argument("--checkpoint", default="best.pt")
     parser.add_argument("--tta", action="store_true",
                         help="make flip averaging the shipped default (chosen on PublicTest)")
+    parser.add_argument("--dtype", choices=["int8", "float16"], default="int8",
+                        help="storage of the weight matrices (default: int8)")
+    parser.add_argument("--into", type=Path, default=PRETRAINED,
+                        help="folder to write to (default: the package's pretrained/)")
     args = parser.parse_args(argv)
 
     checkpoints, records = zip(*(run_record(run, args.checkpoint) for run in args.runs))
-    shipped = combine(checkpoints)
+    shipped = combine(checkpoints, args.dtype)
     buffer = io.BytesIO()
     torch.save(shipped, buffer)
-    out = PRETRAINED / f"{args.name}.pt.gz"
+    args.into.mkdir(parents=True, exist_ok=True)
+    out = args.into / f"{args.name}.pt.gz"
     # mtime=0: the same weights give the same bytes, hence the same sha256
     out.write_bytes(gzip.compress(buffer.getvalue(), compresslevel=9, mtime=0))
-    manifest_path = PRETRAINED / "manifest.json"
+    manifest_path = args.into / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     manifest[args.name] = {
         "file": out.name,
         "sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
         "network": shipped["network"],
         "module_params": shipped["module_params"],
-        "weights_dtype": "float16",
+        "weights_dtype": args.dtype,
         "trained_on": "FER2013 Training rows, 7 classes",
         "selected_on": "PublicTest",
-        "total_wall_seconds": sum(record["wall_seconds"] for record in records),
+        "total_wall_seconds": total_wall_seconds(args.runs),
         "runs": list(records),
         "defaults": {"tta": bool(args.tta)},
     }

@@ -10,20 +10,26 @@ Examples
 The runs behind the shipped weights (seed, epochs and wall time are written
 into the log next to the checkpoint; copies are in ``scripts/logs/``)::
 
-    # cnn: three FERNet runs, shipped as one ensemble
+    # cnn: four FERNet runs, each fine-tuned, shipped as one ensemble
     python scripts/train_pretrained.py cnn --epochs 50 --seed 0 --out build/cnn
     python scripts/train_pretrained.py cnn --epochs 30 --seed 1 --threads 1 --out build/cnn2
     python scripts/train_pretrained.py cnn --epochs 30 --seed 2 --out build/cnn3
+    python scripts/train_pretrained.py cnn --epochs 45 --seed 3 --out build/cnn4
+    for run in cnn cnn2 cnn3 cnn4; do
+        python scripts/train_pretrained.py cnn-tune --init build/$run/best.pt \
+            --epochs 4 --out build/tune_$run
+    done
     # rnn: ReNet
     python scripts/train_pretrained.py renet --epochs 35 --threads 1 --out build/renet
     # the course study's CNN with its protocol (not shipped)
     python scripts/train_pretrained.py study --epochs 10 --threads 1 --out build/study
 
-then ``python scripts/export_pretrained.py cnn build/cnn build/cnn2 build/cnn3 --tta``
-and ``python scripts/export_pretrained.py rnn build/renet --tta`` (several
-runs of one recipe ship as an ensemble). ``rnn`` (``RowRNN``, whole rows and
-columns) is the recurrent network shipped before ReNet; its log is
-``scripts/logs/rowrnn.json``.
+then ``python scripts/export_pretrained.py cnn build/tune_cnn build/tune_cnn2
+build/tune_cnn3 build/tune_cnn4`` and ``python scripts/export_pretrained.py
+rnn build/renet --tta`` (several runs of one recipe ship as an ensemble; a
+fine-tuned run's record includes the run it started from). ``rnn``
+(``RowRNN``, whole rows and columns) is the recurrent network shipped before
+ReNet; its log is ``scripts/logs/rowrnn.json``.
 """
 
 import argparse
@@ -82,6 +88,22 @@ RECIPES = {
         channels_last=False,
         bf16=True,
         clip_grad_norm=5.0,
+    ),
+    # Fine-tuning a trained cnn run (--init): a few epochs at a small,
+    # cosine-decaying learning rate with flips only, so the last epochs see
+    # faces as they come at prediction time (not shifted, rotated or zoomed).
+    "cnn-tune": dict(
+        network="fernet",
+        module_params=dict(width=32, convs_per_stage=2, dropout=0.3),
+        optimizer="sgd",
+        lr=0.003,
+        weight_decay=5e-4,
+        batch_size=64,
+        label_smoothing=0.1,
+        augment=dict(flip=True),
+        channels_last=True,
+        bf16=True,
+        schedule="cosine",
     ),
     # The course study's protocol: its Keras CNN, Disgust merged into Angry
     # (6 classes), Adam at Keras' defaults, batch 128, no augmentation.
@@ -148,6 +170,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--init", type=Path, default=None,
+                        help="start from this checkpoint's weights (a best.pt of the same network)")
     parser.add_argument("--limit", type=int, default=None,
                         help="train on the first N Training rows only (smoke tests)")
     args = parser.parse_args(argv)
@@ -177,12 +201,25 @@ def main(argv=None):
     y_valid = torch.from_numpy(np.searchsorted(classes, valid.target))
 
     module = NETWORKS[recipe["network"]](n_classes=len(classes), **recipe["module_params"])
+    if args.init:
+        start = torch.load(args.init, map_location="cpu", weights_only=True)
+        for key, value in (("network", recipe["network"]),
+                           ("module_params", recipe["module_params"]),
+                           ("pixel_mean", mean), ("pixel_std", std)):
+            if start[key] != value:
+                raise SystemExit(f"{args.init} has {key} {start[key]!r}, this run {value!r}")
+        module.load_state_dict(start["state_dict"])
     if recipe["channels_last"]:
         module = module.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(recipe, module.parameters())
     batch_size = recipe["batch_size"]
     steps_per_epoch = math.ceil(len(X_train) / batch_size)
-    if recipe.get("schedule", "onecycle") == "onecycle":
+    schedule = recipe.get("schedule", "onecycle")
+    if schedule == "cosine":
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=args.epochs * steps_per_epoch
+        )
+    elif schedule == "onecycle":
         scheduler = torch.optim.lr_scheduler.OneCycleLR(
             optimizer,
             max_lr=recipe["lr"],
@@ -255,6 +292,7 @@ def main(argv=None):
             recipe=recipe,
             seed=args.seed,
             epochs=args.epochs,
+            init=str(args.init) if args.init else None,
             threads=args.threads,
             torch=torch.__version__,
             wall_seconds=time.perf_counter() - started,
