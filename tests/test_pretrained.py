@@ -1,12 +1,15 @@
+import gzip
+import io
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from fer_sklearn import FERCNNClassifier, FERRNNClassifier, LabelMerger, load_fer2013_sample, load_pretrained
 from fer_sklearn import _pretrained
-from fer_sklearn._pretrained import pretrained_info
+from fer_sklearn._pretrained import dequantize, pretrained_info, quantize_int8
 
 
 @pytest.fixture(scope="module")
@@ -56,18 +59,44 @@ def test_tampered_weights_are_refused(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("name", ["cnn", "rnn"])
-def test_float16_files_load_as_float32(name):
-    import gzip
-    import io
-
-    import torch
-
+def test_int8_files_load_as_float32(name):
     entry, data = _pretrained._read_verified(name)
     stored = torch.load(io.BytesIO(gzip.decompress(data)), map_location="cpu", weights_only=True)
-    floats = [v for v in stored["state_dict"].values() if v.is_floating_point()]
-    assert floats and all(v.dtype == torch.float16 for v in floats)
-    assert entry["weights_dtype"] == "float16"
+    state, scales = stored["state_dict"], stored["scales"]
+    assert entry["weights_dtype"] == "int8"
+    # every weight matrix is int8 with one scale per row; the rest float16
+    assert scales and set(scales) == {k: v for k, v in state.items() if v.dtype == torch.int8}.keys()
+    assert all(scales[k].shape == (len(state[k]),) for k in scales)
+    assert all(v.dtype == torch.float16 for v in state.values() if v.is_floating_point())
     clf = load_pretrained(name)
     assert all(p.dtype == torch.float32 for p in clf.module_.parameters())
     # every run the file was made from is on record: seed, epochs, wall time
     assert entry["runs"] and all({"seed", "epochs", "wall_seconds"} <= set(run) for run in entry["runs"])
+
+
+def test_int8_round_trip_is_within_half_a_step():
+    generator = torch.Generator().manual_seed(0)
+    state = {
+        "conv.weight": torch.randn(8, 3, 3, 3, generator=generator),
+        "gru.weight_hh": torch.randn(12, 4, generator=generator) * 1e-3,
+        "zero.weight": torch.zeros(2, 5),
+        "bn.bias": torch.randn(8, generator=generator),
+        "bn.num_batches_tracked": torch.tensor(7),
+    }
+    stored, scales = quantize_int8(state)
+    assert set(scales) == {"conv.weight", "gru.weight_hh", "zero.weight"}
+    assert stored["conv.weight"].dtype == torch.int8 and stored["bn.bias"].dtype == torch.float16
+    assert stored["bn.num_batches_tracked"].dtype == torch.int64
+    restored = dequantize(stored, scales)
+    for key in scales:
+        step = scales[key].reshape(-1, *[1] * (state[key].dim() - 1))
+        error = (restored[key] - state[key]).abs()
+        assert restored[key].dtype == torch.float32
+        assert (error <= step / 2 + 1e-7).all(), key
+        # the largest weight of each row maps to +-127 exactly: nothing clipped
+        rows = len(state[key])
+        torch.testing.assert_close(restored[key].reshape(rows, -1).abs().amax(1),
+                                   state[key].reshape(rows, -1).abs().amax(1))
+    np.testing.assert_array_equal(restored["zero.weight"], 0)
+    np.testing.assert_allclose(restored["bn.bias"], state["bn.bias"], rtol=1e-3)
+    assert restored["bn.num_batches_tracked"].item() == 7
