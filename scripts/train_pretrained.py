@@ -89,22 +89,6 @@ RECIPES = {
         bf16=True,
         clip_grad_norm=5.0,
     ),
-    # Fine-tuning a trained cnn run (--init): a few epochs at a small,
-    # cosine-decaying learning rate with flips only, so the last epochs see
-    # faces as they come at prediction time (not shifted, rotated or zoomed).
-    "cnn-tune": dict(
-        network="fernet",
-        module_params=dict(width=32, convs_per_stage=2, dropout=0.3),
-        optimizer="sgd",
-        lr=0.003,
-        weight_decay=5e-4,
-        batch_size=64,
-        label_smoothing=0.1,
-        augment=dict(flip=True),
-        channels_last=True,
-        bf16=True,
-        schedule="cosine",
-    ),
     # The course study's protocol: its Keras CNN, Disgust merged into Angry
     # (6 classes), Adam at Keras' defaults, batch 128, no augmentation.
     "study": dict(
@@ -122,6 +106,12 @@ RECIPES = {
         merge_disgust=True,
     ),
 }
+
+
+# Fine-tuning a trained cnn run (--init): the cnn recipe for a few epochs at
+# a small, cosine-decaying learning rate with flips only, so the last epochs
+# see faces as they come at prediction time (not shifted, rotated or zoomed).
+RECIPES["cnn-tune"] = dict(RECIPES["cnn"], lr=0.003, augment=dict(flip=True), schedule="cosine")
 
 
 def make_optimizer(recipe, parameters):
