@@ -184,17 +184,15 @@ class _FERClassifierBase(NeuralNetClassifier):
     def _restore(self, classes, pixel_mean, pixel_std, network_state):
         """Make a fitted classifier from saved labels, normalisation and weights.
 
-        ``network_state`` is the state dict of the bare network (without
-        the :class:`~fer_sklearn.networks.FERModel` wrapper), or None when
-        the caller loads the weights itself.
+        ``network_state`` is the float32 state dict of the bare network
+        (without the :class:`~fer_sklearn.networks.FERModel` wrapper; see
+        ``_pretrained.dequantize`` for stored files), or None when the
+        caller loads the weights itself.
         """
         self._set_learned_state(classes, float(pixel_mean), float(pixel_std))
         self.initialize()
         if network_state is not None:
-            self.module_.network.load_state_dict(
-                {k: v.float() if v.is_floating_point() else v
-                 for k, v in network_state.items()}
-            )
+            self.module_.network.load_state_dict(network_state)
         self.module_.eval()
         return self
 

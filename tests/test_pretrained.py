@@ -65,7 +65,7 @@ def test_int8_files_load_as_float32(name):
     state, scales = stored["state_dict"], stored["scales"]
     assert entry["weights_dtype"] == "int8"
     # every weight matrix is int8 with one scale per row; the rest float16
-    assert scales and set(scales) == {k: v for k, v in state.items() if v.dtype == torch.int8}.keys()
+    assert scales and set(scales) == {k for k, v in state.items() if v.dtype == torch.int8}
     assert all(scales[k].shape == (len(state[k]),) for k in scales)
     assert all(v.dtype == torch.float16 for v in state.values() if v.is_floating_point())
     clf = load_pretrained(name)
