@@ -14,6 +14,11 @@ run's record (seed, epochs, wall time, PublicTest accuracy) go into
 
     python scripts/export_pretrained.py cnn build/tune_cnn build/tune_cnn2
     python scripts/export_pretrained.py rnn build/renet --tta
+
+A run is named by its folder (its ``--checkpoint``, best.pt by default) or
+by one of its checkpoint files, e.g. the snapshots of a cnn-snapshot run::
+
+    python scripts/export_pretrained.py cnn build/snap/snapshot{0,1,2,3,4,5}.pt
 """
 
 import argparse
@@ -37,11 +42,19 @@ def store(state_dict, dtype):
     return {k: v.half() if v.is_floating_point() else v for k, v in state_dict.items()}, {}
 
 
+def run_and_checkpoint(path, checkpoint_name):
+    """A run's folder and the checkpoint file named, from a folder or a file."""
+    if path.suffix == ".pt":
+        return path.parent, path.name
+    return path, checkpoint_name
+
+
 def run_record(run, checkpoint_name):
     checkpoint = torch.load(run / checkpoint_name, map_location="cpu", weights_only=True)
     log = json.loads((run / "log.json").read_text())
     record = {
         "run": run.name,
+        "checkpoint": checkpoint_name,
         "epoch": checkpoint["epoch"],
         "epochs": log["epochs"],
         "seed": log["seed"],
@@ -111,7 +124,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("name", help="the name load_pretrained will know it by")
     parser.add_argument("runs", type=Path, nargs="+",
-                        help="folders of train_pretrained.py runs (several: an ensemble)")
+                        help="folders of train_pretrained.py runs, or checkpoint files in "
+                             "them (several: an ensemble)")
     parser.add_argument("--checkpoint", default="best.pt")
     parser.add_argument("--tta", action="store_true",
                         help="make flip averaging the shipped default (chosen on PublicTest)")
@@ -121,7 +135,8 @@ def main(argv=None):
                         help="folder to write to (default: the package's pretrained/)")
     args = parser.parse_args(argv)
 
-    checkpoints, records = zip(*(run_record(run, args.checkpoint) for run in args.runs))
+    runs = [run_and_checkpoint(path, args.checkpoint) for path in args.runs]
+    checkpoints, records = zip(*(run_record(run, name) for run, name in runs))
     shipped = combine(checkpoints, args.dtype)
     buffer = io.BytesIO()
     torch.save(shipped, buffer)
@@ -139,7 +154,7 @@ def main(argv=None):
         "weights_dtype": args.dtype,
         "trained_on": "FER2013 Training rows, 7 classes",
         "selected_on": "PublicTest",
-        "total_wall_seconds": total_wall_seconds(args.runs),
+        "total_wall_seconds": total_wall_seconds(run for run, _ in runs),
         "runs": list(records),
         "defaults": {"tta": bool(args.tta)},
     }

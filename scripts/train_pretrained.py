@@ -113,6 +113,16 @@ RECIPES = {
 # see faces as they come at prediction time (not shifted, rotated or zoomed).
 RECIPES["cnn-tune"] = dict(RECIPES["cnn"], lr=0.003, augment=dict(flip=True), schedule="cosine")
 
+# The cnn recipe inside a 90-minute budget: one-cycle for --epochs, then
+# ``cycles`` warm restarts at ``cycle_lr``, each decaying to 0 over
+# ``cycle_epochs`` (cosine); a snapshot is saved at the end of the one-cycle
+# stage and of every restart (snapshot0.pt, snapshot1.pt, ...) and the
+# snapshots ship as one ensemble. The last ``settle_epochs`` of every stage
+# see flips only, as in cnn-tune.
+RECIPES["cnn-snapshot"] = dict(
+    RECIPES["cnn"], schedule="snapshots", cycles=5, cycle_epochs=7, cycle_lr=0.02, settle_epochs=2
+)
+
 
 def make_optimizer(recipe, parameters):
     if recipe["optimizer"] == "adam":
@@ -140,6 +150,7 @@ def to_tensor(pixels, mean, std, channels_last):
 def evaluate(module, X, y, recipe, batch_size=512):
     module.eval()
     correct = correct_flip = 0
+    all_probs = []
     for start in range(0, len(X), batch_size):
         batch = X[start : start + batch_size]
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=recipe["bf16"]):
@@ -149,7 +160,8 @@ def evaluate(module, X, y, recipe, batch_size=512):
         correct += (logits.argmax(1) == target).sum().item()
         probs = logits.softmax(1) + flipped.softmax(1)
         correct_flip += (probs.argmax(1) == target).sum().item()
-    return correct / len(X), correct_flip / len(X)
+        all_probs.append(logits.softmax(1))
+    return correct / len(X), correct_flip / len(X), torch.cat(all_probs)
 
 
 def main(argv=None):
@@ -205,11 +217,20 @@ def main(argv=None):
     batch_size = recipe["batch_size"]
     steps_per_epoch = math.ceil(len(X_train) / batch_size)
     schedule = recipe.get("schedule", "onecycle")
+    base_epochs = args.epochs
+    if schedule == "snapshots":
+        total_epochs = base_epochs + recipe["cycles"] * recipe["cycle_epochs"]
+        # the snapshot epochs: the end of the one-cycle stage and of each restart
+        stage_ends = [base_epochs + k * recipe["cycle_epochs"] for k in range(recipe["cycles"] + 1)]
+    else:
+        total_epochs = base_epochs
+        stage_ends = [base_epochs]
     if schedule == "cosine":
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
             optimizer, T_max=args.epochs * steps_per_epoch
         )
-    elif schedule == "onecycle":
+    elif schedule in ("onecycle", "snapshots"):
+        # snapshots: one-cycle for the first stage; the restarts set lr by hand
         scheduler = torch.optim.lr_scheduler.OneCycleLR(
             optimizer,
             max_lr=recipe["lr"],
@@ -221,21 +242,37 @@ def main(argv=None):
         scheduler = torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0)
     print(
         f"{args.model}: {sum(p.numel() for p in module.parameters()):,} parameters, "
-        f"{args.epochs} epochs, seed {args.seed}",
+        f"{total_epochs} epochs, seed {args.seed}",
         flush=True,
     )
 
     log = []
     best = -1.0
+    snapshot_probs = []
     started = time.perf_counter()
-    for epoch in range(1, args.epochs + 1):
+    for epoch in range(1, total_epochs + 1):
         module.train()
         epoch_start = time.perf_counter()
         order = torch.randperm(len(X_train), generator=generator)
         total_loss = 0.0
+        stage_end = next(end for end in stage_ends if end >= epoch)
+        augment = recipe["augment"]
+        if epoch > stage_end - recipe.get("settle_epochs", 0):
+            augment = dict(flip=augment.get("flip", False))
+        restart = epoch > base_epochs
+        if restart:
+            cycle_start = stage_end - recipe["cycle_epochs"]
+            for group in optimizer.param_groups:
+                group["momentum"] = 0.9
         for step in range(steps_per_epoch):
+            if restart:
+                progress = ((epoch - 1 - cycle_start) * steps_per_epoch + step) / (
+                    recipe["cycle_epochs"] * steps_per_epoch
+                )
+                for group in optimizer.param_groups:
+                    group["lr"] = recipe["cycle_lr"] * 0.5 * (1 + math.cos(math.pi * progress))
             index = order[step * batch_size : (step + 1) * batch_size]
-            batch = random_affine(X_train[index], generator=generator, **recipe["augment"])
+            batch = random_affine(X_train[index], generator=generator, **augment)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=recipe["bf16"]):
                 logits = module(batch)
             loss = F.cross_entropy(
@@ -246,12 +283,22 @@ def main(argv=None):
             if recipe.get("clip_grad_norm"):
                 torch.nn.utils.clip_grad_norm_(module.parameters(), recipe["clip_grad_norm"])
             optimizer.step()
-            scheduler.step()
+            if not restart:
+                scheduler.step()
             total_loss += loss.item()
         train_time = time.perf_counter() - epoch_start
-        acc, acc_flip = evaluate(module, X_valid, y_valid, recipe)
+        if schedule == "snapshots" and epoch not in stage_ends:
+            # within the time budget: PublicTest is read for the snapshots only
+            entry = dict(epoch=epoch, augment=augment, train_loss=total_loss / steps_per_epoch,
+                         epoch_seconds=train_time, images_per_second=len(X_train) / train_time,
+                         elapsed_seconds=time.perf_counter() - started)
+            log.append(entry)
+            print(json.dumps(entry), flush=True)
+            continue
+        acc, acc_flip, probs = evaluate(module, X_valid, y_valid, recipe)
         entry = dict(
             epoch=epoch,
+            augment=augment,
             train_loss=total_loss / steps_per_epoch,
             publictest_acc=acc,
             publictest_acc_flip=acc_flip,
@@ -277,11 +324,20 @@ def main(argv=None):
         if acc > best:
             best = acc
             torch.save(checkpoint, args.out / "best.pt")
+        if schedule == "snapshots" and epoch in stage_ends:
+            torch.save(checkpoint, args.out / f"snapshot{len(snapshot_probs)}.pt")
+            snapshot_probs.append(probs)
+            # the snapshots so far as one ensemble (probabilities averaged)
+            entry["snapshot_ensemble_acc"] = (
+                (torch.stack(snapshot_probs).mean(0).argmax(1) == y_valid).float().mean().item()
+            )
+            print(json.dumps({"snapshots": len(snapshot_probs),
+                              "snapshot_ensemble_acc": entry["snapshot_ensemble_acc"]}), flush=True)
         summary = dict(
             model=args.model,
             recipe=recipe,
             seed=args.seed,
-            epochs=args.epochs,
+            epochs=total_epochs,
             init=str(args.init) if args.init else None,
             threads=args.threads,
             torch=torch.__version__,

@@ -60,6 +60,36 @@ def test_train_tune_and_export_an_int8_ensemble(csv, tmp_path, fer_files):
     assert ((member[key] - tuned[key]).abs() <= step / 2 + 1e-7).all()
 
 
+def test_snapshot_run_saves_each_stage_and_exports_the_snapshots(csv, tmp_path, fer_files):
+    train, export = script("train_pretrained"), script("export_pretrained")
+    train.RECIPES["cnn-snapshot"].update(cycles=2, cycle_epochs=2, settle_epochs=1)
+    run = tmp_path / "s"
+    assert train.main(["cnn-snapshot", "--epochs", "2", "--out", str(run),
+                       "--data", csv, "--threads", "1"]) == 0
+    log = json.loads((run / "log.json").read_text())
+    assert log["epochs"] == 6 and [entry["epoch"] for entry in log["log"]] == [1, 2, 3, 4, 5, 6]
+    # PublicTest is read at the end of each stage only: the one-cycle stage, two restarts
+    evaluated = [entry["epoch"] for entry in log["log"] if "publictest_acc" in entry]
+    assert evaluated == [2, 4, 6]
+    assert [entry.get("snapshot_ensemble_acc") is not None for entry in log["log"]] == \
+        [False, True, False, True, False, True]
+    # the last epoch of each stage sees flips only
+    full = train.RECIPES["cnn"]["augment"]
+    assert [entry["augment"] for entry in log["log"]] == [full, {"flip": True}] * 3
+    for k, epoch in enumerate(evaluated):
+        assert torch.load(run / f"snapshot{k}.pt", weights_only=True)["epoch"] == epoch
+    assert not (run / "snapshot3.pt").exists()
+
+    into = tmp_path / "pretrained"
+    export.main(["cnn", *(str(run / f"snapshot{k}.pt") for k in range(3)), "--into", str(into)])
+    manifest = json.loads((into / "manifest.json").read_text())["cnn"]
+    assert manifest["module_params"]["n_members"] == 3
+    assert [(r["run"], r["checkpoint"], r["epoch"]) for r in manifest["runs"]] == [
+        ("s", "snapshot0.pt", 2), ("s", "snapshot1.pt", 4), ("s", "snapshot2.pt", 6)]
+    # three snapshots, one run: its time counts once
+    assert manifest["total_wall_seconds"] == round(log["wall_seconds"])
+
+
 def test_init_from_another_network_is_refused(csv, tmp_path):
     train = script("train_pretrained")
     common = ["--data", csv, "--threads", "1", "--epochs", "1"]
