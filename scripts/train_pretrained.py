@@ -155,9 +155,8 @@ def evaluate(module, X, y, recipe, batch_size=512):
             flipped = module(flip_horizontal(batch)).float()
         target = y[start : start + batch_size]
         correct += (logits.argmax(1) == target).sum().item()
-        probs = logits.softmax(1) + flipped.softmax(1)
-        correct_flip += (probs.argmax(1) == target).sum().item()
         all_probs.append(logits.softmax(1))
+        correct_flip += ((all_probs[-1] + flipped.softmax(1)).argmax(1) == target).sum().item()
     return correct / len(X), correct_flip / len(X), torch.cat(all_probs)
 
 
@@ -284,25 +283,21 @@ def main(argv=None):
                 scheduler.step()
             total_loss += loss.item()
         train_time = time.perf_counter() - epoch_start
-        if schedule == "snapshots" and epoch not in stage_ends:
-            # within the time budget: PublicTest is read for the snapshots only
-            entry = dict(epoch=epoch, augment=augment, train_loss=total_loss / steps_per_epoch,
-                         epoch_seconds=train_time, images_per_second=len(X_train) / train_time,
-                         elapsed_seconds=time.perf_counter() - started)
-            log.append(entry)
-            print(json.dumps(entry), flush=True)
-            continue
-        acc, acc_flip, probs = evaluate(module, X_valid, y_valid, recipe)
         entry = dict(
             epoch=epoch,
             augment=augment,
             train_loss=total_loss / steps_per_epoch,
-            publictest_acc=acc,
-            publictest_acc_flip=acc_flip,
             epoch_seconds=train_time,
             images_per_second=len(X_train) / train_time,
-            elapsed_seconds=time.perf_counter() - started,
         )
+        if schedule == "snapshots" and epoch not in stage_ends:
+            # within the time budget: PublicTest is read for the snapshots only
+            log.append(dict(entry, elapsed_seconds=time.perf_counter() - started))
+            print(json.dumps(log[-1]), flush=True)
+            continue
+        acc, acc_flip, probs = evaluate(module, X_valid, y_valid, recipe)
+        entry.update(publictest_acc=acc, publictest_acc_flip=acc_flip,
+                     elapsed_seconds=time.perf_counter() - started)
         log.append(entry)
         print(json.dumps(entry), flush=True)
         checkpoint = dict(
