@@ -61,11 +61,31 @@ class LabelMerger(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         tags.target_tags.one_d_labels = True
         return tags
 
+    @staticmethod
+    def _holds_names(y):
+        """Whether ``y`` holds label names (strings) rather than int codes.
+
+        An object array is judged by its values: integer codes held as
+        Python objects are codes, and a mix of names and numbers is refused.
+        """
+        if y.dtype.kind != "O":
+            return y.dtype.kind == "U"
+        values = y.tolist()
+        names = [isinstance(value, str) for value in values]
+        if all(names):
+            return True
+        if not any(names):
+            return False
+        first = next(value for value in values if not isinstance(value, str))
+        raise ValueError(
+            "y mixes label names and other values (e.g. "
+            f"{first!r} beside {values[names.index(True)]!r}): use names only or "
+            "int codes only."
+        )
+
     def _resolve_mapping(self, y):
         if self.mapping is None:
-            return dict(
-                FER2013_NAME_MERGE if y.dtype.kind in "UO" else FER2013_CODE_MERGE
-            )
+            return dict(FER2013_NAME_MERGE if self._holds_names(y) else FER2013_CODE_MERGE)
         if not isinstance(self.mapping, dict):
             raise TypeError(
                 "The 'mapping' parameter of LabelMerger must be a dict "

@@ -320,3 +320,67 @@ def test_full_data_sample_is_drawn_from_publictest(fer2013_path, tmp_path):
     sample = load_fer2013_sample()
     rows = {row.tobytes() for row in public.data}
     assert all(row.tobytes() in rows for row in sample.data)
+
+
+# -- compressed and odd CSV files: the right arrays or one clear error --------
+
+
+def test_multi_member_gzip_reads_every_member(fer_files, data_home, tmp_path):
+    import gzip
+
+    text = fer_files.kaggle_text().encode()
+    middle = text.index(b"\n", len(text) // 2) + 1
+    path = tmp_path / "parts.csv.gz"
+    path.write_bytes(gzip.compress(text[:middle]) + gzip.compress(text[middle:]))
+    bunch = load_fer2013(path, cache=False)
+    np.testing.assert_array_equal(bunch.data, fer_files.pixels)
+    # zero padding after the last member is allowed, as gzip allows it
+    path.write_bytes(gzip.compress(text) + b"\x00" * 512)
+    assert len(load_fer2013(path, cache=False).data) == len(fer_files.pixels)
+
+
+@pytest.mark.parametrize("damage, pattern", [
+    (lambda data: data + b"garbage", r"7 bytes after the end of the gzip data .* are not a gzip member"),
+    (lambda data: data[:5], r"(the gzip file is truncated|a corrupt gzip file)"),
+    (lambda data: data[: len(data) // 2], r"the gzip file is truncated \(it ends inside the gzip member that starts at byte 0\)"),
+])
+def test_damaged_gzip_is_one_clear_error(fer_files, data_home, tmp_path, damage, pattern):
+    path = tmp_path / "damaged.csv.gz"
+    path.write_bytes(damage(fer_files.write_gzip().read_bytes()))
+    with pytest.raises(ValueError, match=r"damaged.csv.gz: " + pattern):
+        load_fer2013(path, cache=False)
+
+
+def test_cr_only_line_ends_and_trailing_blank_lines(fer_files, data_home):
+    lines = fer_files.kaggle_text().splitlines()
+    for text in ("\r".join(lines) + "\r", "\n".join(lines) + "\n\n\n"):
+        bunch = load_fer2013(fer_files.write_csv(text=text), cache=False)
+        np.testing.assert_array_equal(bunch.data, fer_files.pixels)
+        np.testing.assert_array_equal(bunch.target, fer_files.target)
+
+
+def test_header_only_file_is_refused(fer_files, data_home):
+    path = fer_files.write_csv(text="emotion,pixels,Usage\n")
+    with pytest.raises(ValueError, match=r"fer2013.csv: the file has a header \(emotion, pixels, Usage\) but no rows"):
+        load_fer2013(path, cache=False)
+
+
+def test_column_names_in_any_case_and_a_missing_emotion_column(fer_files, data_home):
+    text = fer_files.kaggle_text().replace("emotion,pixels,Usage", "Emotion,Pixels,usage", 1)
+    bunch = load_fer2013(fer_files.write_csv(text=text), cache=False)
+    np.testing.assert_array_equal(bunch.target, fer_files.target)
+    rows = [f"{p},{u}" for _, p, u in fer_files.rows()]
+    path = fer_files.write_csv(text="pixels,Usage\n" + "\n".join(rows) + "\n")
+    with pytest.raises(ValueError, match=r"expected an 'emotion' column .* got columns \['pixels', 'Usage'\]"):
+        load_fer2013(path, cache=False)
+
+
+def test_sixteen_bit_pngs_in_the_image_folder(tmp_path, data_home):
+    from PIL import Image
+
+    face = (np.arange(48 * 48).reshape(48, 48) % 256 * 257).astype(np.uint16)
+    folder = tmp_path / "fer" / "train" / "happy"
+    folder.mkdir(parents=True)
+    Image.fromarray(face).save(folder / "Training_00001.png")
+    bunch = load_fer2013(tmp_path / "fer", cache=False)
+    np.testing.assert_array_equal(bunch.images[0], face // 257)

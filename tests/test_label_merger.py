@@ -73,3 +73,12 @@ def test_bad_parameters_and_inputs():
     with pytest.raises(NotFittedError):
         LabelMerger().transform([0])
     assert clone(LabelMerger({1: 0})).get_params() == {"mapping": {1: 0}}
+
+
+def test_int_codes_in_an_object_array_are_merged():
+    y = np.array([0, 1, 2, 6], dtype=object)
+    assert LabelMerger().fit_transform(y).tolist() == [0, 0, 2, 6]
+    names = np.array(["angry", "disgust"], dtype=object)
+    assert LabelMerger().fit_transform(names).tolist() == ["angry", "angry"]
+    with pytest.raises(ValueError, match=r"y mixes label names and other values \(e.g. 1 beside 'angry'\)"):
+        LabelMerger().fit(np.array(["angry", 1], dtype=object))

@@ -5,6 +5,7 @@ import os
 import tarfile
 import warnings
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -155,9 +156,18 @@ def _read_any(source):
         return read_train_test(
             train if train.is_file() else None, test if test.is_file() else None
         )
-    if tarfile.is_tarfile(source):
+    if _is_tar(source):
         return read_tar(source)
     return read_csv(source)
+
+
+def _is_tar(source):
+    """Whether ``source`` is a tar archive; a damaged gzip file is not (the CSV
+    reader then says what is wrong with it)."""
+    try:
+        return tarfile.is_tarfile(source)
+    except (EOFError, tarfile.TarError, zlib.error, OSError):
+        return False
 
 
 def _source_files(source):

@@ -151,17 +151,42 @@ def _token_at(text, position):
 
 
 def _decompress(data, source):
-    """Gunzip ``data`` if it is gzipped (ISA-L when installed: several times faster)."""
+    """Gunzip ``data`` if it is gzipped (ISA-L: several times faster than zlib).
+
+    Every gzip member is read (``cat a.gz b.gz`` and parallel gzip write
+    several); a truncated member, or bytes after the last member other than
+    zero padding, are a ``ValueError``.
+    """
     if data[:2] != b"\x1f\x8b":
         return data
-    try:
-        return isal_zlib.decompress(data, 16 + isal_zlib.MAX_WBITS)
-    except isal_zlib.error as exc:
-        raise ValueError(f"{source}: a corrupt gzip file ({exc}).") from exc
+    view = memoryview(data)
+    parts, position = [], 0
+    while position < len(data):
+        if data[position : position + 2] != b"\x1f\x8b":
+            if not data[position:].strip(b"\x00"):
+                break  # zero padding after the last member, as tar and dd leave
+            raise ValueError(
+                f"{source}: {len(data) - position:,} bytes after the end of the gzip "
+                f"data (at byte {position:,}) are not a gzip member: the file is "
+                "damaged or holds something else as well."
+            )
+        stream = isal_zlib.decompressobj(16 + isal_zlib.MAX_WBITS)
+        try:
+            parts.append(stream.decompress(view[position:]))
+        except (isal_zlib.error, EOFError) as exc:
+            raise ValueError(f"{source}: a corrupt gzip file ({exc}).") from exc
+        if not stream.eof:
+            raise ValueError(
+                f"{source}: the gzip file is truncated (it ends inside the gzip "
+                f"member that starts at byte {position:,}); download it again."
+            )
+        position = len(data) - len(stream.unused_data)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _split_csv_lines(data, source):
-    """Split CSV bytes into the header's column names and per-row fields.
+    """Split CSV bytes into the data (CR-only line ends made LF), the
+    header's column names and per-row fields.
 
     Each row is a list of ``(start, end)`` byte offsets into ``data``, one
     per field (or the field's bytes, for a quoted line): the 8 KB pixel
@@ -169,6 +194,8 @@ def _split_csv_lines(data, source):
     hold no commas or newlines, so offsets found with ``bytes.find`` are
     exact for unquoted lines; a line with quotes goes through :mod:`csv`.
     """
+    if b"\n" not in data and b"\r" in data:
+        data = data.replace(b"\r", b"\n")  # classic Mac OS line ends (CR only)
     header_end = data.find(b"\n")
     header_end = len(data) if header_end < 0 else header_end
     header = data[:header_end].rstrip(b"\r")
@@ -183,7 +210,7 @@ def _split_csv_lines(data, source):
 
     rows = []
     position = header_end + 1
-    size = len(data)
+    size = len(data.rstrip(b"\r\n"))  # blank lines at the very end hold no row
     while position < size:
         newline = data.find(b"\n", position)
         newline = size if newline < 0 else newline
@@ -201,7 +228,7 @@ def _split_csv_lines(data, source):
             fields.append((start, end))
             rows.append(fields)
         position = newline + 1
-    return columns, rows
+    return data, columns, rows
 
 
 def _quoted_fields(data, start, end):
@@ -248,14 +275,31 @@ def _lookup(values, table, source, what):
     return out
 
 
-def parse_csv_bytes(data, source, *, default_usage=None):
-    """Parse a FER2013 CSV (any column order, optional emotion and Usage)."""
+_CANONICAL = {"emotion": "emotion", "pixels": "pixels", "usage": "Usage"}
+
+
+def parse_csv_bytes(data, source, *, default_usage=None, labelled=True):
+    """Parse a FER2013 CSV (any column order, column names in any case).
+
+    ``labelled=False`` allows a file without an ``emotion`` column (the
+    later release's ``test.csv``): its targets are ``UNLABELLED``.
+    """
     data = _decompress(data, source)
-    columns, rows = _split_csv_lines(data, source)
+    data, columns, rows = _split_csv_lines(data, source)
+    # the names of each layout, whatever their case
+    columns = [_CANONICAL.get(name.lower(), name) for name in columns]
     if "pixels" not in columns:
         raise ValueError(
             f"{source}: expected a FER2013 CSV with a 'pixels' column (and "
             f"'emotion', 'Usage'); got columns {columns}."
+        )
+    if not rows:
+        raise ValueError(f"{source}: the file has a header ({', '.join(columns)}) but no rows.")
+    if "emotion" not in columns and labelled:
+        raise ValueError(
+            f"{source}: expected an 'emotion' column (integer codes 0..6) beside "
+            f"'pixels'; got columns {columns}. Only the test.csv of the later "
+            "Kaggle release comes without labels (read it with its train.csv)."
         )
     pixel_fields = _column(data, rows, columns.index("pixels"), columns, source)
     pixels = parse_pixel_strings(pixel_fields, source, first_line=2)
@@ -289,13 +333,14 @@ def parse_csv_bytes(data, source, *, default_usage=None):
     return FERArrays(pixels, target, usage)
 
 
-def read_csv(path, *, default_usage=None):
+def read_csv(path, *, default_usage=None, labelled=True):
     """Read Kaggle's ``fer2013.csv`` (plain or gzipped), ``icml_face_data.csv``
     or ``train.csv``."""
     path = Path(path)
     if default_usage is None and path.name.lower().startswith("train"):
         default_usage = "Training"
-    return parse_csv_bytes(path.read_bytes(), str(path), default_usage=default_usage)
+    return parse_csv_bytes(path.read_bytes(), str(path), default_usage=default_usage,
+                           labelled=labelled)
 
 
 def read_tar(path):
@@ -333,7 +378,7 @@ def read_train_test(train_path, test_path):
     if train_path is not None:
         parts.append(read_csv(train_path, default_usage="Training"))
     if test_path is not None:
-        test = read_csv(test_path, default_usage="PublicTest")
+        test = read_csv(test_path, default_usage="PublicTest", labelled=False)
         test.usage[KAGGLE_PUBLIC_TEST_ROWS:] = "PrivateTest"
         parts.append(test)
     return concatenate(parts)
@@ -372,9 +417,10 @@ def read_image_folder(root):
     The usage comes from the ``Training_``/``PublicTest_``/``PrivateTest_``
     prefix of the file name where present, else from the split folder
     (``train`` is Training, ``val`` PublicTest, ``test`` PrivateTest).
-    Images must already be 48x48; they are converted to greyscale.
+    Images must already be 48x48; they are converted to greyscale
+    (16-bit and other modes scaled to 0..255: see ``_images``).
     """
-    from PIL import Image, UnidentifiedImageError
+    from ._images import read_grey
 
     root = Path(root)
     files = find_image_files(root)
@@ -393,17 +439,12 @@ def read_image_folder(root):
                 f"{file}: the folder name {file.parent.name!r} is not an emotion; "
                 f"expected one of {list(EMOTIONS)}."
             )
-        try:
-            with Image.open(file) as image:
-                image = image.convert("L")
-                if image.size != (IMAGE_SIZE, IMAGE_SIZE):
-                    raise ValueError(
-                        f"{file}: expected a 48x48 image; got "
-                        f"{image.size[0]}x{image.size[1]}."
-                    )
-                pixels[i] = np.asarray(image, dtype=np.uint8).reshape(-1)
-        except (UnidentifiedImageError, OSError) as exc:
-            raise ValueError(f"{file}: not a readable image ({exc}).") from exc
+        grey = read_grey(file)
+        if grey.shape != (IMAGE_SIZE, IMAGE_SIZE):
+            raise ValueError(
+                f"{file}: expected a 48x48 image; got {grey.shape[1]}x{grey.shape[0]}."
+            )
+        pixels[i] = grey.reshape(-1)
         target[i] = EMOTIONS.index(emotion)
         prefix = _PREFIX.match(file.name)
         if prefix:
