@@ -384,3 +384,28 @@ def test_sixteen_bit_pngs_in_the_image_folder(tmp_path, data_home):
     Image.fromarray(face).save(folder / "Training_00001.png")
     bunch = load_fer2013(tmp_path / "fer", cache=False)
     np.testing.assert_array_equal(bunch.images[0], face // 257)
+
+
+def test_cache_sees_a_same_size_change_in_the_middle_of_a_large_file(fer_files, data_home):
+    files = type(fer_files)(fer_files.root, n_per_usage=100)  # 300 rows, about 2.7 MB
+    path = files.write_csv()
+    assert path.stat().st_size > 2 * (1 << 20)
+    first = load_fer2013(path, data_home=data_home)
+    stat = path.stat()
+    data = bytearray(path.read_bytes())
+    middle = data.index(b"\n", len(data) // 2) + 1  # the emotion code of a middle row
+    data[middle : middle + 1] = b"6" if data[middle : middle + 1] != b"6" else b"5"
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    changed = load_fer2013(path, data_home=data_home)
+    assert (changed.target != first.target).sum() == 1
+
+
+def test_empty_cache_file_is_ignored_with_a_warning(fer_files, data_home):
+    path = fer_files.write_csv()
+    load_fer2013(path, data_home=data_home)
+    (cache_file,) = (data_home / "cache").glob("*.npz")
+    cache_file.write_bytes(b"")
+    with pytest.warns(UserWarning, match="unreadable cache"):
+        bunch = load_fer2013(path, data_home=data_home)
+    np.testing.assert_array_equal(bunch.data, fer_files.pixels)
