@@ -16,6 +16,7 @@ import contextlib
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from skorch import NeuralNetClassifier
 from skorch.callbacks import (
     EpochScoring,
@@ -26,7 +27,8 @@ from skorch.callbacks import (
     ProgressBar,
 )
 from skorch.dataset import unpack_data
-from skorch.utils import to_device
+from skorch.utils import to_device, to_tensor
+from sklearn.exceptions import NotFittedError
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
@@ -42,9 +44,21 @@ def encoded_accuracy(net, X, y):
     """Accuracy of ``net`` on a dataset whose ``y`` holds encoded labels.
 
     skorch's validation scoring sees the encoded targets of its internal
-    dataset, while ``predict`` decodes; this compares column indices.
+    dataset, while ``predict`` decodes; this compares column indices. When
+    distilling, the training targets are rows of (encoded label, teacher
+    probabilities...): the label is the first column.
     """
-    return float(np.mean(net.predict_proba(X).argmax(axis=1) == np.asarray(y)))
+    y = np.asarray(y)
+    if y.ndim == 2:
+        y = y[:, 0]
+    return float(np.mean(net.predict_proba(X).argmax(axis=1) == y))
+
+
+class _SoftTargets(np.ndarray):
+    """Training targets already encoded, with the teacher's probabilities."""
+
+    def __new__(cls, targets):
+        return np.asarray(targets).view(cls)
 
 
 class NesterovSGD(torch.optim.SGD):
@@ -76,10 +90,15 @@ class _FERClassifierBase(NeuralNetClassifier):
         lr_schedule="cosine",
         clip_grad_norm=None,
         mixed_precision=False,
+        teacher=None,
+        distill_weight=0.5,
+        distill_temperature=2.0,
         random_state=None,
         verbose=0,
         **kwargs,
     ):
+        # skorch's DataLoader keeps the data's order unless told otherwise
+        kwargs.setdefault("iterator_train__shuffle", True)
         super().__init__(
             module,
             criterion=criterion,
@@ -95,6 +114,9 @@ class _FERClassifierBase(NeuralNetClassifier):
         self.lr_schedule = lr_schedule
         self.clip_grad_norm = clip_grad_norm
         self.mixed_precision = mixed_precision
+        self.teacher = teacher
+        self.distill_weight = distill_weight
+        self.distill_temperature = distill_temperature
         self.random_state = random_state
 
     # -- scikit-learn ---------------------------------------------------
@@ -140,6 +162,16 @@ class _FERClassifierBase(NeuralNetClassifier):
         if self.lr_schedule not in ("cosine", None):
             raise ValueError(
                 f"lr_schedule must be 'cosine' or None; got {self.lr_schedule!r}."
+            )
+        if not isinstance(self.tta, (bool, np.bool_)):
+            raise ValueError(f"tta must be True or False; got {self.tta!r}.")
+        if not 0.0 <= float(self.distill_weight) <= 1.0:
+            raise ValueError(
+                f"distill_weight must be in [0, 1]; got {self.distill_weight!r}."
+            )
+        if not float(self.distill_temperature) > 0.0:
+            raise ValueError(
+                f"distill_temperature must be > 0; got {self.distill_temperature!r}."
             )
         if isinstance(self.module, str) and self.module not in NETWORKS:
             raise ValueError(
@@ -190,7 +222,18 @@ class _FERClassifierBase(NeuralNetClassifier):
         caller loads the weights itself.
         """
         self._set_learned_state(classes, float(pixel_mean), float(pixel_std))
-        self.initialize()
+        if network_state is None:
+            self.initialize()  # skorch's load_params may load an optimizer too
+        else:
+            # inference needs no optimizer (building one imports torch's
+            # compiler stack: seconds); partial_fit builds it when needed
+            self.check_training_readiness()
+            self._initialize_virtual_params()
+            self._initialize_callbacks()
+            self._initialize_module()
+            self._initialize_criterion()
+            self._initialize_history()
+            self.initialized_ = True
         if network_state is not None:
             self.module_.network.load_state_dict(network_state)
         self.module_.eval()
@@ -215,12 +258,110 @@ class _FERClassifierBase(NeuralNetClassifier):
         return index.astype(np.int64)
 
     def get_dataset(self, X, y=None):
-        if isinstance(X, torch.utils.data.Dataset):
-            return super().get_dataset(X, y)
+        if isinstance(X, torch.utils.data.Dataset) or isinstance(y, _SoftTargets):
+            # a Dataset, or images with targets made by _with_soft_targets
+            return super().get_dataset(X, None if y is None else np.asarray(y))
         images = check_images(X)
         if y is not None:
             y = self._encode(check_labels(y, len(images)))
         return super().get_dataset(images, y)
+
+    # -- distillation ---------------------------------------------------------
+
+    def _teacher_estimator(self):
+        teacher = self.teacher
+        if isinstance(teacher, str):
+            from ._pretrained import load_pretrained  # it imports this module
+
+            return load_pretrained(teacher)
+        if not hasattr(teacher, "predict_proba"):
+            raise TypeError(
+                "teacher must be a fitted classifier with predict_proba and "
+                f"classes_, or the name of a shipped model; got {teacher!r}."
+            )
+        try:
+            check_is_fitted(teacher)
+        except NotFittedError as error:
+            raise NotFittedError(
+                f"The teacher {type(teacher).__name__} is not fitted. A fitted "
+                "teacher passed to an estimator that is cloned (GridSearchCV, "
+                "cross_val_score) is cloned unfitted: wrap it in "
+                "sklearn.frozen.FrozenEstimator, or pass the name of a "
+                "shipped model (teacher='cnn-ensemble')."
+            ) from error
+        return teacher
+
+    def _soft_targets(self, images, teacher_proba):
+        """Teacher probabilities for ``images``, columns ordered as ``classes_``."""
+        classes = self.classes_
+        if teacher_proba is None:
+            teacher = self._teacher_estimator()
+            teacher_classes = np.asarray(teacher.classes_)
+            if sorted(teacher_classes.tolist()) != classes.tolist():
+                raise ValueError(
+                    f"The teacher predicts classes {teacher_classes.tolist()}, "
+                    f"y holds {classes.tolist()}: they must be the same. For "
+                    "merged labels pass teacher_proba=LabelMerger().fit(...)"
+                    ".merge_proba(teacher.predict_proba(X), teacher.classes_)."
+                )
+            with torch.random.fork_rng(devices=[]):
+                # data loaders draw seeds: keep this fit's random stream as
+                # it is with precomputed teacher_proba
+                proba = np.asarray(teacher.predict_proba(images), dtype=np.float64)
+            order = [teacher_classes.tolist().index(label) for label in classes.tolist()]
+            return proba[:, order]
+        proba = np.asarray(teacher_proba, dtype=np.float64)
+        expected = (len(images), len(classes))
+        if proba.shape != expected:
+            raise ValueError(
+                f"teacher_proba must have shape {expected} (one row per image, "
+                f"one column per class in classes_ {classes.tolist()}); got "
+                f"shape {proba.shape}."
+            )
+        sums = proba.sum(axis=1)
+        bad = ~np.isfinite(proba).all(axis=1) | (proba < 0).any(axis=1) | (
+            np.abs(sums - 1) > 1e-3)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"teacher_proba rows must be probabilities (finite, >= 0, "
+                f"summing to 1); {int(bad.sum())} rows are not, the first is "
+                f"row {row}: {proba[row].tolist()}."
+            )
+        return proba
+
+    def _with_soft_targets(self, X, y, teacher_proba):
+        """Images and training targets, with the teacher's probabilities when
+        distilling: rows of (encoded label, probability per class)."""
+        if isinstance(y, _SoftTargets) or (teacher_proba is None and self.teacher is None):
+            return X, y
+        images = check_images(X)
+        labels = self._encode(check_labels(y, len(images)))
+        proba = self._soft_targets(images, teacher_proba)
+        targets = np.column_stack([labels, proba]).astype(np.float32)
+        return images, _SoftTargets(targets)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """The criterion's loss; when distilling, mixed with the teacher's.
+
+        With teacher probabilities ``p`` (see ``teacher``), the loss is
+        ``(1 - w) * criterion(logits, y) + w * T**2 * KL(p_T || softmax(logits / T))``
+        with ``w = distill_weight``, ``T = distill_temperature`` and
+        ``p_T = softmax(log(p) / T)`` (Hinton et al., 2015).
+        """
+        y_true = to_tensor(y_true, device=self.device)
+        if y_true.dim() != 2:
+            return self.criterion_(y_pred, y_true)
+        labels, teacher = y_true[:, 0].long(), y_true[:, 1:].float()
+        loss = self.criterion_(y_pred, labels)
+        weight = float(self.distill_weight)
+        if weight == 0:
+            return loss
+        temperature = float(self.distill_temperature)
+        target = F.softmax(torch.log(teacher.clamp_min(1e-8)) / temperature, dim=1)
+        student = F.log_softmax(y_pred.float() / temperature, dim=1)
+        distill = F.kl_div(student, target, reduction="batchmean") * temperature**2
+        return (1 - weight) * loss + weight * distill
 
     def get_iterator(self, dataset, training=False):
         if training and "iterator_train__drop_last" not in self.__dict__:
@@ -264,22 +405,26 @@ class _FERClassifierBase(NeuralNetClassifier):
     # -- training -------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _seeded(self):
+    def _seeded(self, continuing):
         """Seed torch's RNG for one fit when random_state is set, then restore it.
 
         Also makes the augmentation generator, drawn from that seed (or from
-        torch's global RNG when random_state is None).
+        torch's global RNG when random_state is None). A fit that starts
+        afresh is seeded by ``random_state`` alone, so fitting the same
+        object twice gives the same model; training that goes on
+        (``continuing``: ``partial_fit``, a warm start) adds the epochs
+        already trained, so it does not repeat the first epochs' batches.
         """
         with contextlib.ExitStack() as stack:
             if self.random_state is not None:
                 stack.enter_context(torch.random.fork_rng(devices=[]))
-                trained = len(getattr(self, "history_", None) or [])
+                trained = len(getattr(self, "history_", None) or []) if continuing else 0
                 torch.manual_seed(int(self.random_state) * 1_000_003 + trained)
             seed = int(torch.randint(2**62, (1,)))
             self.augment_generator_ = torch.Generator().manual_seed(seed)
             yield
 
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y, teacher_proba=None, **fit_params):
         """Learn labels and normalisation, (re)initialise and train.
 
         Parameters
@@ -288,6 +433,11 @@ class _FERClassifierBase(NeuralNetClassifier):
             Faces, uint8 0..255 or floats.
         y : array-like of shape (n_samples,)
             Labels: ints (any codes) or strings.
+        teacher_proba : array-like of shape (n_samples, n_classes), optional
+            Precomputed teacher probabilities for distillation, columns
+            ordered as the sorted labels of ``y``; used instead of
+            ``teacher``. Sample-aligned, so GridSearchCV and
+            ``cross_val_score(params=...)`` split it with ``X``.
         **fit_params : dict
             Passed to skorch's ``fit``.
 
@@ -295,21 +445,37 @@ class _FERClassifierBase(NeuralNetClassifier):
         -------
         self
         """
-        with self._seeded():
+        self._refuse_sample_weight(fit_params)
+        with self._seeded(continuing=self.warm_start and self.initialized_):
             if not self.warm_start or not self.initialized_:
                 X, y = self._fit_preprocessing(X, y)
+            X, y = self._with_soft_targets(X, y, teacher_proba)
             return super().fit(X, y, **fit_params)
 
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
+    def partial_fit(self, X, y=None, classes=None, teacher_proba=None, **fit_params):
         """Train for ``max_epochs`` more epochs without re-initialising.
 
         On an unfitted classifier, learns labels (from ``classes`` if
-        given) and normalisation first.
+        given) and normalisation first. ``teacher_proba`` as in ``fit``.
         """
-        with self._seeded():
+        self._refuse_sample_weight(fit_params)
+        with self._seeded(continuing=True):
             if not self.initialized_ or not hasattr(self, "pixel_mean_"):
                 X, y = self._fit_preprocessing(X, y, classes)
+            elif not hasattr(self, "optimizer_"):
+                # loaded for inference only (load_pretrained): build it now
+                self._initialize_optimizer()
+            X, y = self._with_soft_targets(X, y, teacher_proba)
             return super().partial_fit(X, y, **fit_params)
+
+    def _refuse_sample_weight(self, fit_params):
+        if "sample_weight" in fit_params:
+            raise TypeError(
+                f"{type(self).__name__}.fit does not take sample_weight (skorch "
+                "would pass it on to the network). Weight classes through the "
+                "criterion instead, e.g. criterion__weight=torch.tensor([...]), "
+                "one weight per class in classes_ order."
+            )
 
     def _augment(self, Xi):
         return random_affine(
@@ -471,6 +637,23 @@ clip_grad_norm : float or None, default={clip_grad_norm}
 mixed_precision : bool, default=False
     bfloat16 autocast on CPU (float16 on CUDA): about 2x faster on CPUs with
     AVX-512 BF16, slower on others.
+teacher : str, fitted classifier or None, default=None
+    Knowledge distillation: the name of a shipped model (e.g.
+    ``"cnn-ensemble"``, loaded in ``fit``) or a fitted classifier with
+    ``predict_proba`` and the same ``classes_`` as ``y``, whose
+    probabilities on the training faces (computed once per ``fit``) the
+    network also learns from. Wrap a fitted teacher in
+    :class:`sklearn.frozen.FrozenEstimator` so that ``clone`` keeps it
+    fitted. ``fit(X, y, teacher_proba=P)`` gives precomputed probabilities
+    instead.
+distill_weight : float in [0, 1], default=0.5
+    When distilling, the loss is ``(1 - distill_weight)`` times the
+    criterion's loss on ``y`` plus ``distill_weight`` times
+    ``T**2 * KL(teacher_T || student_T)``, both sides softened at
+    temperature ``T``.
+distill_temperature : float > 0, default=2.0
+    ``T`` above: ``softmax(log(p) / T)`` for the teacher's probabilities
+    ``p``, ``softmax(logits / T)`` for the network's.
 random_state : int or None, default=None
     Seed for weights, shuffling, dropout and augmentation: the same seed
     and data give the same predictions. torch's global RNG is restored

@@ -1,8 +1,10 @@
 """Input checks shared by the estimators, the plots and the command line."""
 
 import numbers
+import warnings
 
 import numpy as np
+from sklearn.exceptions import DataConversionWarning
 
 from .datasets._readers import IMAGE_SIZE, N_PIXELS
 ACCEPTED_SHAPES = "(n_samples, 2304), (n_samples, 48, 48) or (n_samples, 1, 48, 48)"
@@ -89,6 +91,11 @@ def check_labels(y, n_samples=None, *, name="y"):
         y = y.detach().cpu().numpy()
     labels = np.asarray(y)
     if labels.ndim == 2 and labels.shape[1] == 1:
+        warnings.warn(
+            f"A column-vector {name} was passed when a 1d array was expected: "
+            "it is used as its ravel(), shape (n_samples,).",
+            DataConversionWarning, stacklevel=3,
+        )
         labels = labels.ravel()
     if labels.ndim != 1:
         raise ValueError(

@@ -1,5 +1,5 @@
 """skorch callbacks of fer_sklearn."""
 
-from ._callbacks import CosineLR
+from ._callbacks import CosineLR, SettleAugmentation
 
-__all__ = ["CosineLR"]
+__all__ = ["CosineLR", "SettleAugmentation"]

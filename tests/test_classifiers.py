@@ -411,3 +411,37 @@ def test_gradient_clipping_bounds_each_step(faces):
     defaults = FERRNNClassifier().get_params()
     assert defaults["clip_grad_norm"] == 5.0 and defaults["optimizer__weight_decay"] == 0.05
     assert FERCNNClassifier().get_params()["clip_grad_norm"] is None
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_fitting_twice_gives_the_same_model(cls, faces):
+    # the seed of a fresh fit does not depend on what the object trained before
+    X, y, _ = faces
+    clf = make(cls)
+    first = clf.fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(first, clf.fit(X, y).predict_proba(X))
+    # continued training does not replay the same epochs
+    clf.partial_fit(X, y)
+    assert not np.array_equal(first, clf.predict_proba(X))
+
+
+@pytest.mark.parametrize("tta", ["no", 1, None])
+def test_tta_must_be_a_bool(faces, tta):
+    X, y, _ = faces
+    with pytest.raises(ValueError, match=r"tta must be True or False; got"):
+        make(FERCNNClassifier, tta=tta).fit(X, y)
+
+
+def test_sample_weight_is_refused_clearly(faces):
+    X, y, _ = faces
+    with pytest.raises(TypeError, match=r"does not take sample_weight.*criterion__weight"):
+        make(FERCNNClassifier).fit(X, y, sample_weight=np.ones(len(y)))
+
+
+def test_column_vector_y_warns(faces):
+    from sklearn.exceptions import DataConversionWarning
+
+    X, y, _ = faces
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        clf = make(FERCNNClassifier).fit(X, y.reshape(-1, 1))
+    np.testing.assert_array_equal(clf.predict_proba(X), make(FERCNNClassifier).fit(X, y).predict_proba(X))
