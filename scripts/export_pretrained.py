@@ -19,6 +19,11 @@ A run is named by its folder (its ``--checkpoint``, best.pt by default) or
 by one of its checkpoint files, e.g. the snapshots of a cnn-snapshot run::
 
     python scripts/export_pretrained.py cnn build/snap/snapshot{0,1,2,3,4,5}.pt
+
+or by the member files ``select_teacher.py`` writes, which carry their
+records::
+
+    python scripts/export_pretrained.py cnn-ensemble build/teacher/member*.pt --tta
 """
 
 import argparse
@@ -51,6 +56,10 @@ def run_and_checkpoint(path, checkpoint_name):
 
 def run_record(run, checkpoint_name):
     checkpoint = torch.load(run / checkpoint_name, map_location="cpu", weights_only=True)
+    if "record" in checkpoint:
+        # a member picked by select_teacher.py from a shipped file: its record
+        # is the one that file's manifest held
+        return checkpoint, checkpoint["record"]
     log = json.loads((run / "log.json").read_text())
     record = {
         "run": run.name,
@@ -60,6 +69,8 @@ def run_record(run, checkpoint_name):
         "seed": log["seed"],
         "threads": log["threads"],
         "wall_seconds": round(log["wall_seconds"]),
+        # before the first epoch: loading, checks and the teacher's probabilities
+        **({"setup_seconds": round(log["setup_seconds"])} if "setup_seconds" in log else {}),
         "publictest_acc_7": round(checkpoint["publictest_acc"], 4),
         "publictest_acc_7_flip": round(checkpoint["publictest_acc_flip"], 4),
         "recipe": log["recipe"],
@@ -71,15 +82,14 @@ def run_record(run, checkpoint_name):
     return checkpoint, record
 
 
-def total_wall_seconds(runs):
-    """Training time of the runs and of those they were fine-tuned from, each once."""
+def total_wall_seconds(records):
+    """Training time of the runs and of those they were fine-tuned from, each
+    run counted once (by its folder name) however many checkpoints ship."""
     seconds = {}
-    for run in runs:
-        while run is not None:
-            run = run.resolve()
-            log = json.loads((run / "log.json").read_text())
-            seconds[run] = log["wall_seconds"]
-            run = Path(log["init"]).parent if log.get("init") else None
+    for record in records:
+        while record is not None:
+            seconds[record["run"]] = record["wall_seconds"]
+            record = record.get("init")
     return round(sum(seconds.values()))
 
 
@@ -154,10 +164,14 @@ def main(argv=None):
         "weights_dtype": args.dtype,
         "trained_on": "FER2013 Training rows, 7 classes",
         "selected_on": "PublicTest",
-        "total_wall_seconds": total_wall_seconds(run for run, _ in runs),
+        "total_wall_seconds": total_wall_seconds(records),
         "runs": list(records),
         "defaults": {"tta": bool(args.tta)},
     }
+    teachers = {record["recipe"].get("teacher") for record in records} - {None}
+    if teachers:
+        # distilled: the shipped model its soft targets came from
+        manifest[args.name]["teacher"] = ", ".join(sorted(teachers))
     manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) and {manifest_path}")
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from fer_sklearn import _recipes
 from fer_sklearn._pretrained import classifier_from_checkpoint
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
@@ -28,22 +29,35 @@ def csv(fer_files, monkeypatch, tmp_path):
     return str(fer_files.write_csv())
 
 
-def test_train_tune_and_export_an_int8_ensemble(csv, tmp_path, fer_files):
+def test_train_and_export_an_int8_ensemble(csv, tmp_path, fer_files):
     train, export = script("train_pretrained"), script("export_pretrained")
-    common = ["--data", csv, "--threads", "1"]
-    assert train.main(["cnn", "--epochs", "2", "--out", str(tmp_path / "a"), *common]) == 0
-    assert train.main(["cnn-tune", "--init", str(tmp_path / "a" / "best.pt"), "--epochs", "1",
-                       "--out", str(tmp_path / "b"), *common]) == 0
-    log = json.loads((tmp_path / "b" / "log.json").read_text())
-    assert log["init"] == str(tmp_path / "a" / "best.pt") and len(log["log"]) == 1
+    common = ["--data", csv, "--threads", "1", "--epochs", "2"]
+    for run, seed in (("a", "0"), ("b", "1")):
+        assert train.main(["cnn", "--seed", seed, "--out", str(tmp_path / run), *common]) == 0
+    log = json.loads((tmp_path / "a" / "log.json").read_text())
+    assert [entry["epoch"] for entry in log["log"]] == [1, 2]
+    assert log["recipe"]["module__width"] == 32 and log["seed"] == 0
+    # one-cycle stepped every batch by skorch's LRScheduler (one batch an
+    # epoch here): each epoch's rate is torch's OneCycleLR's
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    policy = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, epochs=2,
+                                                 steps_per_epoch=1, pct_start=0.2)
+    expected = []
+    for _ in range(2):
+        expected.append(policy.get_last_lr()[0])
+        optimizer.step(), policy.step()
+    assert [entry["lr"] for entry in log["log"]] == pytest.approx(expected)
+    checkpoint = torch.load(tmp_path / "a" / "last.pt", weights_only=True)
+    assert checkpoint["network"] == "fernet" and checkpoint["epoch"] == 2
+    assert set(checkpoint["module_params"]) == {"width", "convs_per_stage", "dropout"}
+    assert (tmp_path / "a" / "params.pt").exists()  # skorch's Checkpoint
 
     into = tmp_path / "pretrained"
-    export.main(["cnn", str(tmp_path / "a"), str(tmp_path / "b"), "--into", str(into)])
+    export.main(["cnn", str(tmp_path / "a"), str(tmp_path / "b"), "--checkpoint", "last.pt",
+                 "--into", str(into)])
     manifest = json.loads((into / "manifest.json").read_text())["cnn"]
     assert manifest["weights_dtype"] == "int8" and manifest["module_params"]["n_members"] == 2
     assert [run["run"] for run in manifest["runs"]] == ["a", "b"]
-    # run b was fine-tuned from a: its record holds a's; the total counts a once
-    assert manifest["runs"][1]["init"] == manifest["runs"][0]
     seconds = [json.loads((tmp_path / run / "log.json").read_text())["wall_seconds"] for run in "ab"]
     assert manifest["total_wall_seconds"] == round(sum(seconds))
     shipped = torch.load(io.BytesIO(gzip.decompress((into / "cnn.pt.gz").read_bytes())),
@@ -53,47 +67,65 @@ def test_train_tune_and_export_an_int8_ensemble(csv, tmp_path, fer_files):
     assert proba.shape == (5, 7)
     np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
     # the second member holds run b's weights, each to within half an int8 step
-    tuned = torch.load(tmp_path / "b" / "best.pt", weights_only=True)["state_dict"]
+    trained = torch.load(tmp_path / "b" / "last.pt", weights_only=True)["state_dict"]
     member = clf.module_.network.members[1].state_dict()
     key = "features.0.weight"
     step = shipped["scales"][f"members.1.{key}"].reshape(-1, 1, 1, 1)
-    assert ((member[key] - tuned[key]).abs() <= step / 2 + 1e-7).all()
+    assert ((member[key] - trained[key]).abs() <= step / 2 + 1e-7).all()
 
 
-def test_snapshot_run_saves_each_stage_and_exports_the_snapshots(csv, tmp_path, fer_files):
+def test_snapshot_run_saves_each_stage(csv, tmp_path, monkeypatch):
     train, export = script("train_pretrained"), script("export_pretrained")
-    train.RECIPES["cnn-snapshot"].update(cycles=2, cycle_epochs=2, settle_epochs=1)
+    monkeypatch.setitem(_recipes.RECIPES, "cnn-snapshot",
+                        dict(_recipes.RECIPES["cnn-snapshot"], cycles=2, cycle_epochs=2,
+                             settle_epochs=1))
     run = tmp_path / "s"
-    assert train.main(["cnn-snapshot", "--epochs", "2", "--out", str(run),
-                       "--data", csv, "--threads", "1"]) == 0
+    assert train.main(["cnn-snapshot", "--epochs", "6", "--score-every", "100",
+                       "--out", str(run), "--data", csv, "--threads", "1"]) == 0
     log = json.loads((run / "log.json").read_text())
-    assert log["epochs"] == 6 and [entry["epoch"] for entry in log["log"]] == [1, 2, 3, 4, 5, 6]
-    # PublicTest is read at the end of each stage only: the one-cycle stage, two restarts
-    evaluated = [entry["epoch"] for entry in log["log"] if "publictest_acc" in entry]
-    assert evaluated == [2, 4, 6]
-    assert [entry.get("snapshot_ensemble_acc") is not None for entry in log["log"]] == \
-        [False, True, False, True, False, True]
+    assert [entry["epoch"] for entry in log["log"]] == [1, 2, 3, 4, 5, 6]
+    # PublicTest is read at the end of each stage: the one-cycle stage, two restarts
+    assert [entry["epoch"] for entry in log["log"] if "publictest_acc" in entry] == [2, 4, 6]
+    assert ["snapshot_ensemble_acc" in entry for entry in log["log"]] == [False, True] * 3
     # the last epoch of each stage sees flips only
-    full = train.RECIPES["cnn"]["augment"]
-    assert [entry["augment"] for entry in log["log"]] == [full, {"flip": True}] * 3
-    for k, epoch in enumerate(evaluated):
+    assert [entry["augment"] for entry in log["log"]] == ["full", "flips"] * 3
+    for k, epoch in enumerate([2, 4, 6]):
         assert torch.load(run / f"snapshot{k}.pt", weights_only=True)["epoch"] == epoch
     assert not (run / "snapshot3.pt").exists()
 
     into = tmp_path / "pretrained"
     export.main(["cnn", *(str(run / f"snapshot{k}.pt") for k in range(3)), "--into", str(into)])
     manifest = json.loads((into / "manifest.json").read_text())["cnn"]
-    assert manifest["module_params"]["n_members"] == 3
     assert [(r["run"], r["checkpoint"], r["epoch"]) for r in manifest["runs"]] == [
         ("s", "snapshot0.pt", 2), ("s", "snapshot1.pt", 4), ("s", "snapshot2.pt", 6)]
     # three snapshots, one run: its time counts once
     assert manifest["total_wall_seconds"] == round(log["wall_seconds"])
 
 
-def test_init_from_another_network_is_refused(csv, tmp_path):
-    train = script("train_pretrained")
-    common = ["--data", csv, "--threads", "1", "--epochs", "1"]
-    train.main(["rnn", "--out", str(tmp_path / "r"), *common])
-    with pytest.raises(SystemExit, match=r"best.pt has network 'rnn', this run 'fernet'"):
-        train.main(["cnn-tune", "--init", str(tmp_path / "r" / "best.pt"),
-                    "--out", str(tmp_path / "t"), *common])
+def test_distillation_run_and_teacher_selection(csv, tmp_path, fer_files):
+    train, export, select = (script(name) for name in
+                             ("train_pretrained", "export_pretrained", "select_teacher"))
+    run = tmp_path / "d"
+    # the recipe's teacher is the shipped cnn-ensemble, run inside fit
+    assert train.main(["cnn-distill", "--epochs", "2", "--out", str(run), "--data", csv,
+                       "--threads", "1"]) == 0
+    log = json.loads((run / "log.json").read_text())
+    assert log["recipe"]["teacher"] == "cnn-ensemble"
+    assert log["recipe"]["distill_weight"] == 0.8
+    assert [entry["augment"] for entry in log["log"]] == ["flips", "flips"]  # 2 settle epochs
+
+    # select_teacher: members of two files, chosen greedily on PublicTest
+    into = tmp_path / "pretrained"
+    export.main(["one", str(run), "--checkpoint", "last.pt", "--into", str(into)])
+    export.main(["two", str(run), str(run), "--checkpoint", "last.pt", "--into", str(into)])
+    assert select.main([str(into / "one.pt.gz"), str(into / "two.pt.gz"), "--data", csv,
+                        "--max-members", "2", "--out", str(tmp_path / "t")]) == 0
+    steps = json.loads((tmp_path / "t" / "selection.json").read_text())["steps"]
+    assert len(steps) == 2
+    member = torch.load(tmp_path / "t" / "member0.pt", weights_only=True)
+    assert member["record"]["run"] == "d"
+    export.main(["ens", str(tmp_path / "t" / "member0.pt"), str(tmp_path / "t" / "member1.pt"),
+                 "--into", str(into)])
+    manifest = json.loads((into / "manifest.json").read_text())["ens"]
+    assert [r["run"] for r in manifest["runs"]] == ["d", "d"]
+    assert manifest["total_wall_seconds"] == round(log["wall_seconds"])
