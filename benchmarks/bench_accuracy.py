@@ -10,6 +10,7 @@ Usage::
     python benchmarks/bench_accuracy.py [--data PATH] [--usage PublicTest]
                                         [--study build/study/best.pt]
                                         [--without-training-duplicates]
+                                        [--csv docs/bench/accuracy.csv]
 
 ``--data`` defaults to ``$FER2013_PATH``. The shipped models were selected
 on PublicTest: figures on it are validation figures. ``--study`` adds the
@@ -22,7 +23,9 @@ for a figure on faces no model has seen.
 """
 
 import argparse
+import csv
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -71,7 +74,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=None)
     parser.add_argument("--usage", default="PublicTest")
-    parser.add_argument("--models", nargs="+", default=["cnn", "rnn"])
+    parser.add_argument("--models", nargs="+", default=["cnn", "cnn-ensemble", "rnn"])
+    parser.add_argument("--csv", default=None, help="also write the table here (CSV)")
     parser.add_argument("--study", default=None, help="checkpoint of the study's CNN")
     parser.add_argument("--without-training-duplicates", action="store_true",
                         help="leave out the faces identical to a Training face")
@@ -91,18 +95,24 @@ def main(argv=None):
         checkpoint = torch.load(args.study, map_location="cpu", weights_only=True)
         rows += evaluate("study CNN", classifier_from_checkpoint(checkpoint), X, y)
 
-    print(f"{args.usage}: {described} of {faces.filename}; torch threads "
+    print(f"{args.usage}: {described} of {Path(faces.filename).name}; torch threads "
           f"{torch.get_num_threads()}\n")
     header = ["model", "7-class acc", "6-class acc"] + [
         f"recall {e[:4]}" for e in EMOTIONS] + ["images/s"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
+    table = []
     for row in rows:
         acc7 = "n/a (6-class model)" if row["acc7"] is None else f"{row['acc7']:.2%}"
         recalls = ["-" if np.isnan(r) else f"{r:.2f}" for r in row["recall"]]
         cells = [row["model"], acc7, f"{row['acc6']:.2%}", *recalls,
                  f"{row['images_per_s']:,.0f}"]
+        table.append(cells)
         print("| " + " | ".join(cells) + " |")
+    if args.csv:
+        Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
+        with open(args.csv, "w", newline="") as handle:
+            csv.writer(handle).writerows([header, *table])
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import json
 from importlib import resources
 
 import torch
+from sklearn.utils.validation import check_is_fitted
 
 from ._classifiers import FERCNNClassifier, FERRNNClassifier
 
@@ -91,7 +92,7 @@ def pretrained_info():
     >>> from fer_sklearn import pretrained_info
     >>> info = pretrained_info()
     >>> sorted(info)
-    ['cnn', 'rnn']
+    ['cnn', 'cnn-ensemble', 'rnn']
     >>> info["rnn"]["network"]
     'renet'
     """
@@ -105,6 +106,11 @@ def _read_verified(name):
             f"Unknown pretrained model {name!r}; choose one of {sorted(manifest)}."
         )
     entry = manifest[name]
+    if not isinstance(entry.get("sha256"), str) or not isinstance(entry.get("file"), str):
+        raise OSError(
+            f"The manifest of the shipped weights has no file name or sha256 for "
+            f"{name!r}: nothing is loaded unchecked. Reinstall fer_sklearn."
+        )
     data = _package_files().joinpath(entry["file"]).read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if digest != entry["sha256"]:
@@ -122,13 +128,17 @@ def load_pretrained(name="cnn", **params):
     chosen on PublicTest; ``classes_`` are the int codes 0..6 (0 angry,
     1 disgust, 2 fear, 3 happy, 4 sad, 5 surprise, 6 neutral). The file's
     sha256 is checked before it is unzipped (gzip, in memory) and read with
-    ``torch.load(weights_only=True)``.
+    ``torch.load(weights_only=True)``. No optimizer is built (inference
+    needs none); ``partial_fit`` builds one when training goes on.
     Nothing is downloaded.
 
     Parameters
     ----------
-    name : {"cnn", "rnn"}, default="cnn"
-        ``"cnn"`` is a :class:`FERCNNClassifier`, ``"rnn"`` a
+    name : {"cnn", "cnn-ensemble", "rnn"}, default="cnn"
+        ``"cnn"`` (the default: one FERNet distilled from the ensemble, two
+        forward passes per face with flip averaging) and ``"cnn-ensemble"``
+        (six FERNets, the most accurate, six times the cost) are
+        :class:`FERCNNClassifier` objects; ``"rnn"`` (ReNet) is a
         :class:`FERRNNClassifier`.
     **params
         Estimator parameters to set, e.g. ``device="cuda"``. The shipped
@@ -188,3 +198,74 @@ def classifier_from_checkpoint(checkpoint, **params):
         checkpoint["pixel_std"],
         dequantize(checkpoint["state_dict"], checkpoint.get("scales")),
     )
+
+
+#: ``format`` of a model file written by :func:`save_model_file`.
+MODEL_FILE_FORMAT = "fer_sklearn.model/1"
+
+
+def checkpoint_from_classifier(clf, **extra):
+    """The checkpoint dict of a fitted classifier (what
+    :func:`classifier_from_checkpoint` reads): tensors, numbers, strings and
+    lists only, so ``torch.load(weights_only=True)`` can read it back.
+
+    The network must be one of :data:`fer_sklearn.networks.NETWORKS`; a
+    custom torch module has no name to be rebuilt from (pickle such a
+    classifier instead).
+    """
+    from ._networks import NETWORKS
+
+    check_is_fitted(clf, "pixel_mean_")
+    names = {cls: name for name, cls in NETWORKS.items()}
+    network = clf.module if isinstance(clf.module, str) else names.get(clf.module)
+    if network not in NETWORKS:
+        raise ValueError(
+            f"{clf.module!r} is not one of fer_sklearn's networks {sorted(NETWORKS)}: "
+            "a model file can only name those (pickle the classifier instead)."
+        )
+    classes = clf.classes_.tolist()
+    return dict(
+        network=network,
+        module_params=clf.get_params_for("module"),
+        state_dict={k: v.detach().cpu().clone().contiguous()
+                    for k, v in clf.module_.network.state_dict().items()},
+        pixel_mean=float(clf.pixel_mean_),
+        pixel_std=float(clf.pixel_std_),
+        classes=classes,
+        **extra,
+    )
+
+
+def save_model_file(clf, path):
+    """Write a fitted classifier to ``path`` as a file that cannot run code
+    when read: tensors and JSON-like metadata (classes, normalisation,
+    network name and parameters, ``tta``), read back by
+    :func:`load_model_file` with ``torch.load(weights_only=True)``."""
+    torch.save(checkpoint_from_classifier(clf, format=MODEL_FILE_FORMAT,
+                                          defaults={"tta": bool(clf.tta)}), path)
+
+
+def load_model_file(path, **params):
+    """Read a file written by :func:`save_model_file` (never unpickles code).
+
+    Raises
+    ------
+    ValueError
+        If ``path`` is not such a file (a pickle, another torch file, a
+        damaged file); the message names it.
+    """
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # weights_only refuses pickled code, among others
+        raise ValueError(
+            f"{path} is not a fer_sklearn model file written by 'fer-sklearn train' "
+            f"(it could not be read as weights only: {type(exc).__name__})."
+        ) from exc
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != MODEL_FILE_FORMAT:
+        raise ValueError(
+            f"{path} is a torch file but not a fer_sklearn model file (expected "
+            f"format {MODEL_FILE_FORMAT!r})."
+        )
+    return classifier_from_checkpoint(checkpoint, **{**checkpoint.get("defaults", {}), **params})

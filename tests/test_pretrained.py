@@ -1,5 +1,6 @@
 import gzip
 import io
+import json
 import shutil
 from pathlib import Path
 
@@ -17,7 +18,11 @@ def sample():
     return load_fer2013_sample()
 
 
-@pytest.mark.parametrize("name, cls", [("cnn", FERCNNClassifier), ("rnn", FERRNNClassifier)])
+NAMES = [("cnn", FERCNNClassifier), ("cnn-ensemble", FERCNNClassifier),
+         ("rnn", FERRNNClassifier)]
+
+
+@pytest.mark.parametrize("name, cls", NAMES)
 def test_pretrained_is_fitted_on_seven_codes(name, cls, sample):
     clf = load_pretrained(name)
     assert isinstance(clf, cls)
@@ -35,14 +40,14 @@ def test_pretrained_params_and_size():
     assert load_pretrained("cnn").tta is pretrained_info()["cnn"]["defaults"]["tta"]
     assert load_pretrained("cnn", tta=False).tta is False
     info = pretrained_info()
-    assert set(info) >= {"cnn", "rnn"}
+    assert set(info) >= {"cnn", "cnn-ensemble", "rnn"}
     package = Path(_pretrained.__file__).parent / "pretrained"
     total = sum((package / entry["file"]).stat().st_size for entry in info.values())
     assert total <= 10_000_000
 
 
 def test_unknown_name():
-    with pytest.raises(ValueError, match=r"Unknown pretrained model 'vgg'; choose one of \['cnn', 'rnn'\]"):
+    with pytest.raises(ValueError, match=r"Unknown pretrained model 'vgg'; choose one of \['cnn', 'cnn-ensemble', 'rnn'\]"):
         load_pretrained("vgg")
 
 
@@ -58,7 +63,7 @@ def test_tampered_weights_are_refused(tmp_path, monkeypatch):
         load_pretrained("cnn")
 
 
-@pytest.mark.parametrize("name", ["cnn", "rnn"])
+@pytest.mark.parametrize("name", [name for name, _ in NAMES])
 def test_int8_files_load_as_float32(name):
     entry, data = _pretrained._read_verified(name)
     stored = torch.load(io.BytesIO(gzip.decompress(data)), map_location="cpu", weights_only=True)
@@ -100,3 +105,33 @@ def test_int8_round_trip_is_within_half_a_step():
     np.testing.assert_array_equal(restored["zero.weight"], 0)
     np.testing.assert_allclose(restored["bn.bias"], state["bn.bias"], rtol=1e-3)
     assert restored["bn.num_batches_tracked"].item() == 7
+
+
+@pytest.mark.parametrize("name", [name for name, _ in NAMES])
+def test_loading_for_inference_builds_no_optimizer(name, sample):
+    clf = load_pretrained(name)
+    assert not hasattr(clf, "optimizer_")
+    # training on goes on as usual: partial_fit builds the optimizer then
+    clf.set_params(max_epochs=1)
+    clf.partial_fit(sample.data[:16], sample.target[:16])
+    assert hasattr(clf, "optimizer_") and len(clf.history) == 1
+
+
+def test_the_default_cnn_is_one_network_distilled_from_the_ensemble():
+    info = pretrained_info()
+    assert info["cnn"]["network"] == "fernet"
+    assert info["cnn"]["teacher"] == "cnn-ensemble"
+    assert info["cnn-ensemble"]["network"] == "ensemble"
+    assert load_pretrained("cnn").teacher is None  # the shipped estimator does not retrain
+
+
+def test_a_manifest_entry_without_sha256_is_refused(tmp_path, monkeypatch):
+    package = Path(_pretrained.__file__).parent / "pretrained"
+    copy = tmp_path / "pretrained"
+    shutil.copytree(package, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    del manifest["rnn"]["sha256"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setattr(_pretrained, "_package_files", lambda: copy)
+    with pytest.raises(OSError, match=r"no file name or sha256 for 'rnn': nothing is loaded unchecked"):
+        load_pretrained("rnn")
