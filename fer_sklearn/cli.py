@@ -7,17 +7,19 @@ line on stderr and exit status 1 (2 for usage errors), never a traceback.
 
 import argparse
 import json
-import pickle
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from .datasets import load_fer2013, load_fer2013_sample
-from .plotting import label_names
+from ._recipes import recipe_names
 
-MODEL_CHOICES = ("cnn", "rnn")
+# torch, pandas, scikit-learn and matplotlib are imported by the commands
+# that use them, so that ``fer-sklearn --help`` answers at once.
+
+MODEL_CHOICES = ("cnn", "cnn-ensemble", "rnn")
+RECIPE_NAMES = recipe_names()
 
 
 class CommandError(Exception):
@@ -25,8 +27,7 @@ class CommandError(Exception):
 
 
 def _load_model(spec, tta=None):
-    from ._classifiers import _FERClassifierBase
-    from ._pretrained import load_pretrained
+    from ._pretrained import load_model_file, load_pretrained
 
     params = {} if tta is None else {"tta": tta}
     if spec in MODEL_CHOICES:
@@ -37,18 +38,8 @@ def _load_model(spec, tta=None):
             f"model {spec!r} is neither one of {list(MODEL_CHOICES)} nor an "
             "existing file written by 'fer-sklearn train'."
         )
-    try:
-        with open(path, "rb") as handle:
-            model = pickle.load(handle)
-    except Exception as exc:  # any unpickling failure means "not a model file"
-        raise CommandError(f"{path} is not a fer_sklearn model file ({exc}).") from exc
-    if not isinstance(model, _FERClassifierBase):
-        raise CommandError(
-            f"{path} holds a {type(model).__name__}, not a fitted "
-            "FERCNNClassifier or FERRNNClassifier."
-        )
-    model.set_params(**params)
-    return model
+    # weights and metadata only: a model file cannot run code when read
+    return load_model_file(path, **params)
 
 
 def report(model, X, y, *, split, stream=None):
@@ -56,6 +47,7 @@ def report(model, X, y, *, split, stream=None):
     from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
 
     from ._label_merger import LabelMerger
+    from .plotting import label_names
 
     def say(text=""):
         print(text, file=stream or sys.stdout)
@@ -118,9 +110,12 @@ def write_figures(model, faces, proba, out, history=None):
 
 
 def _demo(args):
+    from .datasets import load_fer2013_sample
+
     faces = load_fer2013_sample()
     model = _load_model(args.model, tta=args.tta)
-    print(f"fer_sklearn demo: the shipped {args.model.upper()} on the bundled sample")
+    what = f"the shipped {args.model!r} model" if args.model in MODEL_CHOICES else args.model
+    print(f"fer_sklearn demo: {what} on the bundled sample")
     print("(the sample is drawn from PublicTest, the split the shipped models were "
           "selected on:\n these are validation figures, not test figures)\n")
     proba = report(model, faces.data, faces.target, split="bundled PublicTest sample")
@@ -135,12 +130,29 @@ def _train(args):
     from sklearn.metrics import accuracy_score
 
     from . import FERCNNClassifier, FERRNNClassifier, LabelMerger
+    from .datasets import load_fer2013
 
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        # say so before training, not after
+        raise CommandError(f"--out {args.out}: the folder {out.parent} does not exist.")
     faces = load_fer2013(args.data, usage=args.usage)
     y = faces.target
     if (y < 0).any():
         raise CommandError(f"{faces.filename}: the {args.usage} rows have no labels.")
-    merger = LabelMerger().fit(np.arange(7)) if args.merge_disgust else None
+    X = faces.data
+    if args.max_faces and args.max_faces < len(y):
+        from sklearn.model_selection import train_test_split
+
+        # a stratified subset: every class keeps its share
+        X, _, y, _ = train_test_split(X, y, train_size=args.max_faces, stratify=y,
+                                      random_state=args.seed)
+    merge = args.merge_disgust
+    if args.recipe:
+        from ._recipes import RECIPES
+
+        merge = merge or RECIPES[args.recipe].get("merge_disgust", False)
+    merger = LabelMerger().fit(np.arange(7)) if merge else None
     if merger is not None:
         y = merger.transform(y)
     kinds = {
@@ -151,15 +163,24 @@ def _train(args):
             augment_shift=0, augment_rotation=0, augment_zoom=0, augment_flip=False,
             batch_size=128)),
     }
-    cls, params = kinds[args.model]
-    model = cls(max_epochs=args.epochs, verbose=1, random_state=args.seed, **params)
-    print(f"training {args.model} on {len(y)} {args.usage} faces, "
-          f"{len(np.unique(y))} classes, {args.epochs} epochs")
+    if args.recipe:
+        from ._recipes import make_classifier
+
+        model = make_classifier(args.recipe, max_epochs=args.epochs, n_samples=len(y),
+                                verbose=1, random_state=args.seed)
+        what = f"recipe {args.recipe}"
+    else:
+        cls, params = kinds[args.model]
+        model = cls(max_epochs=args.epochs or 30, verbose=1, random_state=args.seed, **params)
+        what = args.model
+    print(f"training {what} on {len(y)} {args.usage} faces, "
+          f"{len(np.unique(y))} classes, {model.max_epochs} epochs")
     started = time.perf_counter()
-    model.fit(faces.data, y)
+    model.fit(X, y)
     seconds = time.perf_counter() - started
-    with open(args.out, "wb") as handle:
-        pickle.dump(model, handle)
+    from ._pretrained import save_model_file
+
+    save_model_file(model, args.out)
     print(f"trained in {seconds:.0f} s; training accuracy (last epoch, augmented) "
           f"{model.history[-1, 'train_acc']:.2%}; saved to {args.out}")
     if args.valid:
@@ -171,79 +192,107 @@ def _train(args):
 
 
 def _evaluate(args):
+    from .datasets import load_fer2013
+
     model = _load_model(args.model, tta=args.tta)
-    faces = load_fer2013(args.data, usage=args.usage)
+    usage = args.usage
+    if usage is None:
+        # the test split where the file holds it; Kaggle's training file
+        # (and the data here) hold Training and PublicTest only
+        held = set(load_fer2013(args.data).usage)
+        usage = "PrivateTest" if "PrivateTest" in held else "PublicTest"
+        print(f"(--usage not given: evaluating on {usage}"
+              + ("" if usage == "PrivateTest" else ", validation: the file holds no PrivateTest rows")
+              + ")")
+    faces = load_fer2013(args.data, usage=usage)
     if (faces.target < 0).any():
-        raise CommandError(f"{faces.filename}: the {args.usage} rows have no labels.")
+        raise CommandError(f"{faces.filename}: the {usage} rows have no labels.")
     y = faces.target
     if len(model.classes_) == 6:
         from ._label_merger import LabelMerger
 
         y = LabelMerger().fit(np.arange(7)).transform(y)
-    report(model, faces.data, y, split=args.usage)
+    report(model, faces.data, y, split=usage)
     return 0
 
 
-def read_image(path):
-    """An image file as greyscale uint8, any size or colour."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("L"), dtype=np.uint8)
-    except FileNotFoundError as exc:
-        raise CommandError(f"{path}: no such file.") from exc
-    except (UnidentifiedImageError, OSError) as exc:
-        raise CommandError(f"{path}: not a readable image ({exc}).") from exc
-
-
-def as_face(grey):
-    """A whole greyscale image resized to 48x48."""
-    from PIL import Image
-
-    if grey.shape == (48, 48):
-        return grey
-    return np.asarray(Image.fromarray(grey).resize((48, 48), Image.Resampling.BILINEAR))
-
-
 def _predict(args):
-    from ._faces import crop_faces, detect_faces
+    from ._analyze import _COLUMNS, VIDEO_SUFFIXES, _expand, analyze
 
     model = _load_model(args.model, tta=args.tta)
-    names = label_names(model.classes_).tolist()
-    entries = []  # (image path, box or None, 48x48 face)
-    for path in args.images:
-        grey = read_image(path)
-        if args.detect_faces:
-            try:
-                boxes = detect_faces(grey)
-            except ImportError as exc:
-                raise CommandError(str(exc)) from exc
-            if not boxes:
-                print(f"{path}: no face found", file=sys.stderr)
-            entries += [(path, box, face) for box, face in zip(boxes, crop_faces(grey, boxes))]
-        else:
-            entries.append((path, None, as_face(grey)))
-    proba = model.predict_proba(np.stack([face for *_, face in entries])) if entries else []
+    sources = [name for name, _, _ in _expand(args.images)]
+    client = None
+    if args.scheduler:
+        try:
+            from distributed import Client
+        except ImportError as exc:
+            raise CommandError("--scheduler needs dask.distributed: pip install "
+                               "\"fer_sklearn[dask]\"") from exc
+        client = Client(args.scheduler)
+    try:
+        table = analyze(args.images, model, detect=False if args.no_detect else None,
+                        every=args.every, fps=args.fps, client=client,
+                        progress=args.progress or sys.stderr.isatty())
+    finally:
+        if client is not None:
+            client.close()
+    for name in sorted(set(sources) - set(table["source"]), key=sources.index):
+        print(f"{name}: no face found", file=sys.stderr)
+    names = [column for column in table.columns if column not in _COLUMNS]
     results = []
-    for (path, box, _), row in zip(entries, proba):
-        result = {"image": str(path)}
-        if box is not None:
-            result["box"] = dict(zip(("x", "y", "width", "height"), box))
-        result["label"] = names[int(row.argmax())]
-        result["probabilities"] = {name: round(float(p), 4) for name, p in zip(names, row)}
+    for row in table.itertuples(index=False):
+        row = row._asdict()
+        result = {"image": row["source"]}
+        if Path(row["source"]).suffix.lower() in VIDEO_SUFFIXES:
+            seconds = float(row["time"])  # NaN where the video records no frame rate
+            result.update(frame=int(row["frame"]),
+                          time=None if np.isnan(seconds) else round(seconds, 3),
+                          face=int(row["face"]))
+        if not args.no_detect:
+            result["box"] = {key: int(row[key]) for key in ("x", "y", "width", "height")}
+        result["label"] = row["label"]
+        result["probabilities"] = {name: round(float(row[name]), 4) for name in names}
         results.append(result)
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+        print(f"wrote {len(table)} rows to {args.csv}", file=sys.stderr)
+    if args.annotate:
+        from ._annotate import annotate
+
+        for path in annotate(table, args.annotate):
+            print(f"wrote {path}", file=sys.stderr)
     if args.json:
         print(json.dumps(results, indent=1))
     else:
         for result in results:
             ranked = sorted(result["probabilities"].items(), key=lambda kv: -kv[1])
             where = ""
+            if "frame" in result:
+                when = "" if result["time"] is None else f" ({result['time']:.2f} s)"
+                where += f" frame {result['frame']}{when} face {result['face']}"
             if "box" in result:
-                where = " face at ({x}, {y}) {width}x{height}".format(**result["box"])
+                where += " at ({x}, {y}) {width}x{height}".format(**result["box"])
             print(f"{result['image']}{where}: {result['label']}  ("
                   + ", ".join(f"{name} {p:.2f}" for name, p in ranked) + ")")
     return 0
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1; got {text!r}")
+    return value
+
+
+def _usage(text):
+    usages = ("Training", "PublicTest", "PrivateTest")
+    for usage in usages:
+        if text.lower() == usage.lower():
+            return usage
+    raise argparse.ArgumentTypeError(f"expected one of {', '.join(usages)}; got {text!r}")
 
 
 def build_parser():
@@ -252,6 +301,10 @@ def build_parser():
         description="Facial-expression recognition on FER2013 with scikit-learn.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    def add_command(name, **kwargs):
+        # every subcommand's --help shows the defaults
+        return commands.add_parser(
+            name, formatter_class=argparse.ArgumentDefaultsHelpFormatter, **kwargs)
 
     def model_options(command, default="cnn"):
         command.add_argument("--model", default=default,
@@ -262,38 +315,68 @@ def build_parser():
                              help="average each face with its mirror image (shipped "
                                   "models: their recorded default)")
 
-    demo = commands.add_parser(
+    demo = add_command(
         "demo", help="the shipped CNN on the bundled sample: accuracy, report, figures")
     model_options(demo)
     demo.add_argument("--out", help="also write the study's figures as PNG here")
     demo.set_defaults(func=_demo)
 
-    train = commands.add_parser("train", help="train a classifier on FER2013")
+    train = add_command("train", help="train a classifier on FER2013")
     train.add_argument("--data", help="FER2013 file or folder (else $FER2013_PATH)")
     train.add_argument("--model", choices=["cnn", "rnn", "study-cnn"], default="cnn")
-    train.add_argument("--epochs", type=int, default=30)
-    train.add_argument("--usage", default="Training")
-    train.add_argument("--valid", default=None,
+    train.add_argument("--recipe", choices=RECIPE_NAMES, default=None,
+                       help="train as a shipped model was trained (overrides --model): "
+                            + ", ".join(RECIPE_NAMES))
+    train.add_argument("--epochs", type=_positive_int, default=None,
+                       help="epochs (default: the recipe's, else 30)")
+    train.add_argument("--usage", type=_usage, default="Training",
+                       help="the split to train on (any case)")
+    train.add_argument("--max-faces", type=_positive_int, default=None,
+                       help="train on a stratified subset of this many faces (a quick run)")
+    train.add_argument("--valid", type=_usage, default=None,
                        help="also report accuracy on this split, e.g. PublicTest")
     train.add_argument("--merge-disgust", action="store_true",
                        help="the 6-class protocol: disgust merged into angry")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--out", required=True, help="where to pickle the model")
+    train.add_argument("--out", required=True,
+                       help="the model file to write (weights and metadata, read with "
+                            "torch.load(weights_only=True): it cannot run code)")
     train.set_defaults(func=_train)
 
-    evaluate = commands.add_parser("evaluate", help="accuracy and report on a split")
+    evaluate = add_command("evaluate", help="accuracy and report on a split")
     model_options(evaluate)
     evaluate.add_argument("--data", help="FER2013 file or folder (else $FER2013_PATH)")
-    evaluate.add_argument("--usage", default="PrivateTest")
+    evaluate.add_argument("--usage", type=_usage, default=None,
+                          help="the split (any case); default: PrivateTest where the "
+                               "file holds it, else PublicTest")
     evaluate.set_defaults(func=_evaluate)
 
-    predict = commands.add_parser("predict", help="emotion of each image file")
-    predict.add_argument("images", nargs="+", help="image files, any size or colour")
+    predict = add_command(
+        "predict", help="the emotion of each face in photos, videos and folders")
+    predict.add_argument("images", nargs="+",
+                         help="image files (any size, colour or bit depth), videos "
+                              "(.mp4, .avi, .mov ...) or folders of them")
     model_options(predict)
-    predict.add_argument("--json", action="store_true", help="print JSON")
-    predict.add_argument("--detect-faces", action="store_true",
-                         help="find faces with OpenCV's Haar cascade and classify "
-                              "each (needs opencv-python-headless<5)")
+    predict.add_argument("--json", action="store_true",
+                         help="print JSON: image, box, label, probabilities (and frame, "
+                              "time, face for videos)")
+    predict.add_argument("--csv", metavar="FILE", help="also write the table of faces here")
+    predict.add_argument("--annotate", metavar="DIR",
+                         help="also write each photo (PNG) and video (MP4) with the faces' "
+                              "boxes and labels drawn, into DIR")
+    predict.add_argument("--no-detect", action="store_true",
+                         help="take each whole image as one face, resized to 48x48 (by "
+                              "default faces are found, except in 48x48 images)")
+    predict.add_argument("--detect-faces", action="store_true", help=argparse.SUPPRESS)
+    predict.add_argument("--every", type=_positive_int, default=1,
+                         help="analyse every N-th frame of a video")
+    predict.add_argument("--fps", type=float, default=None,
+                         help="analyse this many frames per second of video instead")
+    predict.add_argument("--scheduler", metavar="ADDRESS",
+                         help="run on this Dask scheduler (e.g. tcp://host:8786), one task "
+                              "per photo or video")
+    predict.add_argument("--progress", action="store_true",
+                         help="progress bars on stderr even when it is not a terminal")
     predict.set_defaults(func=_predict)
     return parser
 

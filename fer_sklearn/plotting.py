@@ -1,4 +1,4 @@
-"""The course study's six figures, as matplotlib functions.
+"""The course study's six figures, and emotions over time, as matplotlib functions.
 
 Each function draws into the ``ax`` (or ``fig``) it is given, or a new one,
 returns what it drew, and never calls ``plt.show()``. Labels that are
@@ -17,6 +17,7 @@ __all__ = [
     "plot_predictions",
     "plot_label_counts",
     "plot_confusion_matrix",
+    "plot_emotion_timeline",
 ]
 
 RIGHT_COLOUR = "black"
@@ -250,3 +251,47 @@ def plot_confusion_matrix(y_true, y_pred, *, labels=None, target_names=None,
     )
     display.ax_.set_title("Confusion matrix")
     return display
+
+
+def plot_emotion_timeline(table, *, face=None, source=None, ax=None):
+    """Each emotion's probability over time for one face of a video.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        What :func:`fer_sklearn.analyze` returns for a video.
+    face : int, optional
+        The face id to draw; by default the face seen in most frames.
+    source : str, optional
+        The video, where ``table`` holds several; by default the first.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Time (seconds; the frame number where the video records no frame
+        rate) on x, probability on y, one line per emotion.
+    """
+    from ._analyze import _COLUMNS
+
+    emotions = [column for column in table.columns if column not in _COLUMNS]
+    if not len(table) or not emotions:
+        raise ValueError("table holds no faces: expected the rows of analyze() on a video.")
+    rows = table[table["source"] == (table["source"].iloc[0] if source is None else source)]
+    if face is None:
+        face = rows["face"].value_counts().idxmax()
+    rows = rows[rows["face"] == face].sort_values("frame")
+    if not len(rows):
+        raise ValueError(f"no rows for face {face!r}; the faces are {sorted(table['face'].unique())}.")
+    timed = rows["time"].notna().all()
+    x = rows["time"] if timed else rows["frame"]
+    if ax is None:
+        _, ax = _pyplot().subplots(figsize=(8, 3.5))
+    for emotion in emotions:
+        ax.plot(x, rows[emotion], label=emotion, marker="." if len(rows) < 60 else None)
+    ax.set_xlabel("time (s)" if timed else "frame")
+    ax.set_ylabel("probability")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"face {face} of {rows['source'].iloc[0]}")
+    ax.legend(loc="upper right", ncol=len(emotions) // 2 + 1, fontsize="small")
+    return ax

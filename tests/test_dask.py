@@ -52,3 +52,25 @@ def test_grid_search_on_a_local_cluster(client):
         for key in map(str, client.run_on_scheduler(
             lambda dask_scheduler: list(dask_scheduler.task_prefixes)))
     )
+
+
+def test_analyze_on_a_local_cluster_equals_the_serial_run(client, tmp_path):
+    import numpy as np
+    import pandas as pd
+    from PIL import Image
+
+    from fer_sklearn import analyze, load_pretrained
+
+    faces = load_fer2013_sample().images
+    for i in range(6):  # 48x48 face crops, as files, in two folders
+        folder = tmp_path / f"part{i % 2}"
+        folder.mkdir(exist_ok=True)
+        Image.fromarray(faces[i]).save(folder / f"face{i}.png")
+    model = load_pretrained("rnn", tta=False)
+    serial = analyze(tmp_path, model)
+    assert len(serial) == 6 and np.all(serial["width"] == 48)
+    # a fitted classifier is sent to the workers; a shipped model's name is
+    # loaded by each worker (with its shipped defaults, as analyze() does)
+    pd.testing.assert_frame_equal(analyze(tmp_path, model, client=client), serial)
+    pd.testing.assert_frame_equal(analyze(tmp_path, "rnn", client=client),
+                                  analyze(tmp_path, "rnn"))

@@ -1,0 +1,174 @@
+"""Faces in photos, arrays and videos: ``analyze``, the crop and the tracker."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fer_sklearn import analyze, load_fer2013_sample, load_pretrained
+from fer_sklearn._analyze import _Tracker
+from fer_sklearn._faces import crop_faces, detect_faces
+from fer_sklearn.cli import main
+
+PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "photos"
+needs_photos = pytest.mark.skipif(not PHOTOS.is_dir(), reason=f"no real photos at {PHOTOS}")
+cv2 = pytest.importorskip("cv2", reason="videos are read with OpenCV")
+
+EMOTIONS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+COLUMNS = ["source", "frame", "time", "face", "x", "y", "width", "height", "label", *EMOTIONS]
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_pretrained("rnn", tta=False)  # the fastest shipped model
+
+
+def no_face(size=(480, 640), seed=0):
+    """A smooth gradient with noise: nothing like a face."""
+    rng = np.random.default_rng(seed)
+    gradient = np.linspace(40, 200, size[1])[None, :].repeat(size[0], axis=0)
+    return np.clip(gradient + rng.normal(0, 8, size), 0, 255).astype(np.uint8)
+
+
+def write_video(path, frames, fps=15.0):
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR) if frame.ndim == 2 else frame)
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="module")
+def portrait_video(tmp_path_factory):
+    """30 frames of one real portrait, drifting a few pixels a frame."""
+    photo = np.asarray(Image.open(PHOTOS / "img2.jpg").convert("L").resize((480, 480)))
+    frames = [np.roll(photo, (k % 10 - 5) * 3, axis=1)[40:400, 0:480] for k in range(30)]
+    return write_video(tmp_path_factory.mktemp("video") / "one.mp4", frames)
+
+
+@needs_photos
+def test_one_box_per_face_in_the_real_photos(model):
+    table = analyze(PHOTOS, model)
+    assert list(table.columns) == COLUMNS
+    counts = table.groupby("source").size()
+    expected = {p.name: 2 if p.name == "couple.jpg" else 1 for p in PHOTOS.glob("*.jpg")}
+    assert {Path(s).name: n for s, n in counts.items()} == expected
+    assert (table["frame"] == 0).all() and table["time"].isna().all()
+    np.testing.assert_allclose(table[EMOTIONS].sum(axis=1), 1, rtol=1e-5)
+    # the couple's two faces side by side, numbered left to right
+    couple = table[table["source"].str.endswith("couple.jpg")]
+    assert couple["face"].tolist() == [0, 1] and couple["x"].is_monotonic_increasing
+
+
+def test_no_box_on_an_image_without_faces(model):
+    table = analyze(no_face(), model)
+    assert len(table) == 0 and list(table.columns) == COLUMNS
+
+
+def test_face_crops_and_arrays(model):
+    faces = load_fer2013_sample().images[:3]
+    table = analyze(list(faces), model)  # 48x48: taken as crops, not searched
+    assert table["source"].tolist() == ["array[0]", "array[1]", "array[2]"]
+    assert table[["x", "y", "width", "height"]].values.tolist() == [[0, 0, 48, 48]] * 3
+    np.testing.assert_allclose(table[EMOTIONS].values, model.predict_proba(faces), atol=1e-6)
+    # a whole image without detection: squashed to 48x48, as asked
+    squashed = analyze(no_face(), model, detect=False)
+    assert len(squashed) == 1 and squashed["width"].item() == 640
+    # colour and 0..1 float arrays
+    rgb = np.repeat(faces[0][..., None], 3, axis=2)
+    np.testing.assert_allclose(analyze(rgb, model)[EMOTIONS].values,
+                               analyze(faces[0] / 255.0, model)[EMOTIONS].values, atol=1e-5)
+
+
+@pytest.mark.parametrize("bad, error, pattern", [
+    (np.zeros((2, 3, 4, 5)), ValueError, r"expected an image of shape"),
+    (np.full((48, 48), np.nan), ValueError, r"NaN or infinite"),
+    (np.full((48, 48), 300.0), ValueError, r"pixel values must be in 0..255"),
+    (42, TypeError, r"source must be a path, an image array or a list"),
+])
+def test_bad_arrays(model, bad, error, pattern):
+    with pytest.raises(error, match=pattern):
+        analyze(bad, model)
+
+
+@needs_photos
+def test_crop_is_square_around_the_face():
+    grey = np.asarray(Image.open(PHOTOS / "img1.jpg").convert("L"))
+    boxes = detect_faces(grey)
+    assert len(boxes) == 1
+    x, y, w, h = boxes[0]
+    assert 0 <= x < x + w <= grey.shape[1] and 0 <= y < y + h <= grey.shape[0]
+    crops = crop_faces(grey, boxes)
+    assert crops.shape == (1, 48, 48) and crops.dtype == np.uint8
+    # a box at the very corner is padded with the border, not cut
+    assert crop_faces(grey, [(0, 0, 40, 40)]).shape == (1, 48, 48)
+
+
+@needs_photos
+def test_a_video_of_one_person_keeps_one_face_id(model, portrait_video):
+    table = analyze(portrait_video, model)
+    per_frame = table.groupby("frame").size()
+    assert (per_frame == 1).sum() >= 27 and table["face"].nunique() == 1
+    assert table["time"].iloc[1] == pytest.approx(1 / 15, abs=1e-3)
+    # every 5th frame, or 3 frames a second
+    assert analyze(portrait_video, model, every=5)["frame"].tolist() == [0, 5, 10, 15, 20, 25]
+    assert analyze(portrait_video, model, fps=3)["frame"].tolist() == [0, 5, 10, 15, 20, 25]
+
+
+def test_videos_without_faces_and_corrupt_videos(model, tmp_path):
+    empty = write_video(tmp_path / "empty.mp4", [no_face((240, 320), seed) for seed in range(5)])
+    assert len(analyze(empty, model)) == 0
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200)
+    with pytest.raises(ValueError, match=r"broken.mp4: not a readable video"):
+        analyze(broken, model)
+
+
+def test_tracker_keeps_ids_by_overlap():
+    tracker = _Tracker()
+    assert tracker.assign([(0, 0, 10, 10), (50, 0, 10, 10)]) == [0, 1]
+    assert tracker.assign([(52, 1, 10, 10), (1, 1, 10, 10)]) == [1, 0]  # order does not matter
+    assert tracker.assign([(100, 100, 10, 10)]) == [2]  # a newcomer
+    for _ in range(12):  # tracks unseen for more than max_gap frames end
+        tracker.assign([])
+    assert tracker.assign([(0, 0, 10, 10)]) == [3]
+
+
+@needs_photos
+def test_predict_on_a_video_and_photos(capsys, tmp_path, portrait_video):
+    csv = tmp_path / "faces.csv"
+    status = main(["predict", str(portrait_video), str(PHOTOS / "couple.jpg"), "--model", "rnn",
+                   "--every", "10", "--json", "--csv", str(csv), "--annotate", str(tmp_path / "a")])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    results = json.loads(out)
+    video = [r for r in results if r["image"].endswith(".mp4")]
+    assert [r["frame"] for r in video] == [0, 10, 20] and {r["face"] for r in video} == {0}
+    photo = [r for r in results if r["image"].endswith("couple.jpg")]
+    assert len(photo) == 2 and "frame" not in photo[0] and set(photo[0]["box"]) == {
+        "x", "y", "width", "height"}
+    assert len(csv.read_text().splitlines()) == 1 + len(results)
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["couple.png", "one.mp4"]
+
+
+def test_predict_says_when_no_face_is_found(capsys, tmp_path):
+    Image.fromarray(no_face()).save(tmp_path / "wall.png")
+    status = main(["predict", str(tmp_path / "wall.png"), "--model", "rnn"])
+    out, err = capsys.readouterr()
+    assert status == 0 and out == "" and "wall.png: no face found" in err
+
+
+@needs_photos
+def test_emotion_timeline(model, portrait_video):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from fer_sklearn.plotting import plot_emotion_timeline
+
+    ax = plot_emotion_timeline(analyze(portrait_video, model, every=3))
+    assert len(ax.lines) == 7 and ax.get_xlabel() == "time (s)"
+    with pytest.raises(ValueError, match="holds no faces"):
+        plot_emotion_timeline(analyze(no_face(), model))
