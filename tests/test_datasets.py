@@ -278,11 +278,12 @@ def test_cache_false_writes_nothing(fer_files, data_home):
     assert not data_home.exists()
 
 
-def test_corrupt_cache_is_ignored_with_a_warning(fer_files, data_home):
+@pytest.mark.parametrize("content", [b"garbage", b""], ids=["corrupt", "empty"])
+def test_unreadable_cache_is_ignored_with_a_warning(fer_files, data_home, content):
     path = fer_files.write_csv()
     load_fer2013(path, data_home=data_home)
     (cache_file,) = (data_home / "cache").glob("*.npz")
-    cache_file.write_bytes(b"garbage")
+    cache_file.write_bytes(content)
     with pytest.warns(UserWarning, match="unreadable cache"):
         bunch = load_fer2013(path, data_home=data_home)
     np.testing.assert_array_equal(bunch.data, fer_files.pixels)
@@ -399,13 +400,3 @@ def test_cache_sees_a_same_size_change_in_the_middle_of_a_large_file(fer_files, 
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     changed = load_fer2013(path, data_home=data_home)
     assert (changed.target != first.target).sum() == 1
-
-
-def test_empty_cache_file_is_ignored_with_a_warning(fer_files, data_home):
-    path = fer_files.write_csv()
-    load_fer2013(path, data_home=data_home)
-    (cache_file,) = (data_home / "cache").glob("*.npz")
-    cache_file.write_bytes(b"")
-    with pytest.warns(UserWarning, match="unreadable cache"):
-        bunch = load_fer2013(path, data_home=data_home)
-    np.testing.assert_array_equal(bunch.data, fer_files.pixels)

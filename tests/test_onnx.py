@@ -21,12 +21,23 @@ def run_onnx(path, X):
     return session.run(["probabilities"], {name: X.reshape(-1, 1, 48, 48).astype(np.float32)})[0]
 
 
-def test_pretrained_cnn_parity(faces, tmp_path):
-    clf = load_pretrained("cnn", tta=False)  # the graph holds no flip averaging
-    path = export_onnx(clf, tmp_path / "cnn.onnx")
+@pytest.mark.parametrize("tta", [True, False])
+def test_pretrained_cnn_parity_with_and_without_flips(faces, tmp_path, tta):
+    clf = load_pretrained("cnn", tta=tta)
+    path = export_onnx(clf, tmp_path / "cnn.onnx")  # follows the classifier's tta
     np.testing.assert_allclose(run_onnx(path, faces), clf.predict_proba(faces), atol=1e-5)
     # any batch size
     np.testing.assert_allclose(run_onnx(path, faces[:3]), clf.predict_proba(faces[:3]), atol=1e-5)
+
+
+def test_tta_argument_overrides_the_classifier(faces, tmp_path):
+    clf = load_pretrained("cnn")
+    assert clf.tta is True  # the shipped default
+    path = export_onnx(clf, tmp_path / "plain.onnx", tta=False)
+    plain = load_pretrained("cnn", tta=False).predict_proba(faces)
+    np.testing.assert_allclose(run_onnx(path, faces), plain, atol=1e-5)
+    with pytest.raises(ValueError, match="tta must be True, False or None"):
+        export_onnx(clf, tmp_path / "x.onnx", tta="yes")
 
 
 def test_rnn_parity_with_string_labels(faces, tmp_path):
