@@ -20,7 +20,9 @@ extensions = [
     "sphinx_gallery.gen_gallery",
 ]
 autosummary_generate = True
-autodoc_default_options = {"inherited-members": False}
+# the class template lists the methods, those of the private base class
+# included (fit, predict, partial_fit, load_params ...), skorch's own left out
+autodoc_preserve_defaults = True
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 templates_path = ["_templates"]
@@ -40,5 +42,8 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     # the full-data variants run when FER2013_PATH is set; nothing downloads
     "abort_on_example_error": True,
+    # "Examples using ..." on each API page
+    "doc_module": ("fer_sklearn",),
+    "backreferences_dir": "generated/backreferences",
 }
 os.environ.setdefault("MPLBACKEND", "Agg")
