@@ -31,6 +31,8 @@ def _draw_video(path, rows, out):
 
     capture = cv2.VideoCapture(str(path))
     rate = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    # each analysed frame's faces, split once (not filtered again every frame)
+    by_frame = dict(tuple(rows.groupby("frame")))
     writer, number, current = None, 0, rows.iloc[0:0]
     try:
         while True:
@@ -41,10 +43,8 @@ def _draw_video(path, rows, out):
                 height, width = frame.shape[:2]
                 writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), rate,
                                          (width, height))
-            here = rows[rows["frame"] == number]
-            if len(here) or number in set(rows["frame"]):
-                current = here
-            for _, row in current.iterrows():  # boxes stay until the next analysed frame
+            current = by_frame.get(number, current)
+            for _, row in current.iterrows():  # boxes stay until the next frame with faces
                 x, y, w, h = (int(row[k]) for k in ("x", "y", "width", "height"))
                 cv2.rectangle(frame, (x, y), (x + w, y + h), _COLOUR[::-1], 2)
                 cv2.putText(frame, _label(row), (x, max(12, y - 6)), cv2.FONT_HERSHEY_SIMPLEX,

@@ -220,7 +220,9 @@ def _predict(args):
     from ._analyze import _COLUMNS, VIDEO_SUFFIXES, _expand, analyze
 
     model = _load_model(args.model, tta=args.tta)
-    sources = [name for name, _, _ in _expand(args.images)]
+    # the files, found once: their names for "no face found", their paths for analyze
+    items = list(_expand(args.images))
+    sources = [name for name, _, _ in items]
     client = None
     if args.scheduler:
         try:
@@ -230,7 +232,8 @@ def _predict(args):
                                "\"fer_sklearn[dask]\"") from exc
         client = Client(args.scheduler)
     try:
-        table = analyze(args.images, model, detect=False if args.no_detect else None,
+        table = analyze([path for _, _, path in items], model,
+                        detect=False if args.no_detect else None,
                         every=args.every, fps=args.fps, client=client,
                         progress=args.progress or sys.stderr.isatty())
     finally:
