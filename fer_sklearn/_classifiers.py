@@ -13,6 +13,8 @@ subclasses do, so that scikit-learn code works unchanged on FER2013:
 """
 
 import contextlib
+import re
+import sys
 
 import numpy as np
 import torch
@@ -26,7 +28,7 @@ from skorch.callbacks import (
     PrintLog,
     ProgressBar,
 )
-from skorch.dataset import unpack_data
+from skorch.dataset import Dataset, unpack_data
 from skorch.utils import to_device, to_tensor
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.multiclass import check_classification_targets
@@ -38,6 +40,25 @@ from ._networks import NETWORKS, FERModel, FERNet, ReNet
 from ._validation import N_PIXELS, check_images, check_labels
 
 __all__ = ["FERCNNClassifier", "FERRNNClassifier", "NesterovSGD"]
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _interactive(stream):
+    """Whether ``stream`` is a terminal or a notebook's output."""
+    try:
+        if stream.isatty():
+            return True
+    except (AttributeError, ValueError):  # replaced or closed streams
+        return False
+    return "ipykernel" in sys.modules
+
+
+def _print_plain_unless_terminal(text):
+    """skorch's epoch table; its colour codes only where they show as colour
+    (a log file keeps plain text)."""
+    print(text if _interactive(sys.stdout) else _ANSI.sub("", text))
 
 
 def encoded_accuracy(net, X, y):
@@ -62,7 +83,25 @@ class _SoftTargets(np.ndarray):
 
 
 class NesterovSGD(torch.optim.SGD):
-    """SGD with Nesterov momentum 0.9 and weight decay 5e-4 by default."""
+    """SGD with Nesterov momentum 0.9 and weight decay 5e-4 by default.
+
+    :class:`FERCNNClassifier`'s default optimizer: :class:`torch.optim.SGD`
+    with other defaults, so that ``optimizer__momentum`` or
+    ``optimizer__weight_decay`` change them in ``set_params`` and grids.
+
+    Parameters
+    ----------
+    params : iterable
+        The parameters to optimise (skorch passes the network's).
+    lr : float, default=0.05
+        Learning rate (skorch passes the estimator's ``lr``).
+    momentum : float, default=0.9
+    weight_decay : float, default=5e-4
+        L2 penalty, as SGD's ``weight_decay``.
+    nesterov : bool, default=True
+    **kwargs
+        Any other :class:`torch.optim.SGD` argument.
+    """
 
     def __init__(self, params, lr=0.05, momentum=0.9, weight_decay=5e-4,
                  nesterov=True, **kwargs):
@@ -93,6 +132,7 @@ class _FERClassifierBase(NeuralNetClassifier):
         teacher=None,
         distill_weight=0.5,
         distill_temperature=2.0,
+        rescale=None,
         random_state=None,
         verbose=0,
         **kwargs,
@@ -117,6 +157,7 @@ class _FERClassifierBase(NeuralNetClassifier):
         self.teacher = teacher
         self.distill_weight = distill_weight
         self.distill_temperature = distill_temperature
+        self.rescale = rescale
         self.random_state = random_state
 
     # -- scikit-learn ---------------------------------------------------
@@ -153,9 +194,10 @@ class _FERClassifierBase(NeuralNetClassifier):
             callbacks.append(
                 ("gradient_clipping", GradientNormClipping(self.clip_grad_norm))
             )
-        if self.verbose:
+        if self.verbose and _interactive(sys.stderr):
+            # tqdm's bar redraws itself: only where a person watches it
             callbacks.append(("progress_bar", ProgressBar()))
-        callbacks.append(("print_log", PrintLog()))
+        callbacks.append(("print_log", PrintLog(sink=_print_plain_unless_terminal)))
         return callbacks
 
     def _check_own_params(self):
@@ -172,6 +214,15 @@ class _FERClassifierBase(NeuralNetClassifier):
         if not float(self.distill_temperature) > 0.0:
             raise ValueError(
                 f"distill_temperature must be > 0; got {self.distill_temperature!r}."
+            )
+        if self.rescale is not None and not (
+            isinstance(self.rescale, (int, float, np.number))
+            and not isinstance(self.rescale, (bool, np.bool_))
+            and np.isfinite(self.rescale) and self.rescale > 0
+        ):
+            raise ValueError(
+                f"rescale must be None or a positive number (e.g. 1/255); "
+                f"got {self.rescale!r}."
             )
         if isinstance(self.module, str) and self.module not in NETWORKS:
             raise ValueError(
@@ -203,7 +254,11 @@ class _FERClassifierBase(NeuralNetClassifier):
                 f"{type(self).__name__} needs at least 2 classes in y; got "
                 f"{len(found)} class: {found.tolist()}."
             )
-        self._set_learned_state(found, float(images.mean()), float(images.std()) or 1.0)
+        if self.rescale is None:
+            mean, std = float(images.mean()), float(images.std()) or 1.0
+        else:  # as Keras' rescale: multiply, subtract nothing
+            mean, std = 0.0, 1.0 / float(self.rescale)
+        self._set_learned_state(found, mean, std)
         return images, labels
 
     def _set_learned_state(self, classes, pixel_mean, pixel_std):
@@ -260,11 +315,31 @@ class _FERClassifierBase(NeuralNetClassifier):
     def get_dataset(self, X, y=None):
         if isinstance(X, torch.utils.data.Dataset) or isinstance(y, _SoftTargets):
             # a Dataset, or images with targets made by _with_soft_targets
-            return super().get_dataset(X, None if y is None else np.asarray(y))
-        images = check_images(X)
-        if y is not None:
-            y = self._encode(check_labels(y, len(images)))
-        return super().get_dataset(images, y)
+            dataset = super().get_dataset(X, None if y is None else np.asarray(y))
+        else:
+            images = check_images(X)
+            if y is not None:
+                y = self._encode(check_labels(y, len(images)))
+            dataset = super().get_dataset(images, y)
+        dataset.fer_prepared = True
+        return dataset
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """skorch's split; a validation ``skorch.dataset.Dataset`` given by
+        ``train_split`` (e.g. ``predefined_split(Dataset(X_valid, y_valid))``)
+        holds faces and labels as ``fit`` takes them: they are checked,
+        shaped and encoded here like the training data."""
+        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
+        if (type(dataset_valid) is Dataset
+                and not getattr(dataset_valid, "fer_prepared", False)):
+            if dataset_valid.y is None:
+                raise ValueError(
+                    "The validation Dataset from train_split has no labels; "
+                    "expected Dataset(X_valid, y_valid) with y_valid labels "
+                    f"like y's ({self.classes_.tolist()})."
+                )
+            dataset_valid = self.get_dataset(dataset_valid.X, dataset_valid.y)
+        return dataset_train, dataset_valid
 
     # -- distillation ---------------------------------------------------------
 
@@ -615,7 +690,9 @@ train_split : callable or None, default=None
     None trains on all of ``X``: skorch's own default would silently hold
     out 20% inside every GridSearchCV fold. Pass e.g.
     ``skorch.dataset.ValidSplit(0.1, stratified=True)`` or
-    ``skorch.helper.predefined_split`` for validation curves in ``history``.
+    ``skorch.helper.predefined_split(skorch.dataset.Dataset(X_valid,
+    y_valid))`` for validation curves in ``history``: ``X_valid`` and
+    ``y_valid`` as ``fit`` takes them (raw faces, labels like ``y``).
 augment_shift : float, default=0.1
     Largest random shift, as a fraction of the image size (training only).
 augment_rotation : float, default=10.0
@@ -654,6 +731,11 @@ distill_weight : float in [0, 1], default=0.5
 distill_temperature : float > 0, default=2.0
     ``T`` above: ``softmax(log(p) / T)`` for the teacher's probabilities
     ``p``, ``softmax(logits / T)`` for the network's.
+rescale : float or None, default=None
+    None standardises the pixels with the mean and standard deviation of
+    the training images (learned in ``fit``). A number multiplies the
+    pixels by it and subtracts nothing, as Keras' ``rescale=1/255`` does
+    (grey levels 0..255 become 0..1): the course study's scaling.
 random_state : int or None, default=None
     Seed for weights, shuffling, dropout and augmentation: the same seed
     and data give the same predictions. torch's global RNG is restored
@@ -668,7 +750,9 @@ Attributes
 classes_ : ndarray
     The sorted labels seen in ``fit``.
 pixel_mean_, pixel_std_ : float
-    Input normalisation learned in ``fit``.
+    Input normalisation learned in ``fit`` (the network sees
+    ``(X - pixel_mean_) / pixel_std_``; 0 and ``1 / rescale`` when
+    ``rescale`` is set).
 n_features_in_ : int
     2304 (48x48 pixels).
 module_ : fer_sklearn.networks.FERModel

@@ -71,6 +71,8 @@ class FERNet(nn.Module):
         )
 
     def forward(self, X):
+        """Logits of shape ``(batch, n_classes)`` for faces ``X`` of shape
+        ``(batch, 1, 48, 48)``."""
         return self.classifier(self.features(X))
 
 
@@ -86,10 +88,25 @@ class StudyCNN(nn.Module):
     ----------
     n_classes : int, default=6
         Number of output logits (the study merged Disgust into Angry).
+    init : {"keras", "torch"}, default="keras"
+        ``"keras"`` initialises as Keras' ``Conv2D`` and ``Dense`` layers do:
+        Glorot-uniform kernels, zero biases. ``"torch"`` keeps PyTorch's
+        defaults (Kaiming-uniform with ``a=sqrt(5)`` kernels, uniform biases:
+        weights about 1.7x smaller than Glorot's on the convolutions).
+
+    Notes
+    -----
+    The feature map is flattened in Keras' channels-last order (height,
+    width, channels) before the dense layers, so the first dense kernel of
+    a Keras model loads here unpermuted. For a network trained from scratch
+    the order makes no difference: it permutes the rows of an
+    independently initialised matrix.
     """
 
-    def __init__(self, n_classes=6):
+    def __init__(self, n_classes=6, init="keras"):
         super().__init__()
+        if init not in ("keras", "torch"):
+            raise ValueError(f"init must be 'keras' or 'torch'; got {init!r}.")
         layers = []
         in_channels = 1
         for out_channels in (32, 64, 128):
@@ -102,16 +119,24 @@ class StudyCNN(nn.Module):
             layers.append(nn.MaxPool2d(2))
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Sequential(
-            nn.Flatten(),
-            nn.Linear(128 * 6 * 6, 64),
+            nn.Linear(6 * 6 * 128, 64),
             nn.ReLU(inplace=True),
             nn.Linear(64, 64),
             nn.ReLU(inplace=True),
             nn.Linear(64, n_classes),
         )
+        if init == "keras":
+            for layer in self.modules():
+                if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                    nn.init.xavier_uniform_(layer.weight)  # Keras' glorot_uniform
+                    nn.init.zeros_(layer.bias)
 
     def forward(self, X):
-        return self.classifier(self.features(X))
+        """Logits of shape ``(batch, n_classes)`` for faces ``X`` of shape
+        ``(batch, 1, 48, 48)``."""
+        # (batch, channels, height, width) -> Keras' (batch, height, width, channels)
+        features = self.features(X).permute(0, 2, 3, 1)
+        return self.classifier(features.flatten(1))
 
 
 class RowRNN(nn.Module):
@@ -175,6 +200,8 @@ class RowRNN(nn.Module):
         )
 
     def forward(self, X):
+        """Logits of shape ``(batch, n_classes)`` for faces ``X`` of shape
+        ``(batch, 1, 48, 48)``."""
         images = X[:, 0]
         sequences = [images, images.transpose(1, 2)][: self.sweeps]
         summaries = []
@@ -274,6 +301,8 @@ class ReNet(nn.Module):
         )
 
     def forward(self, X):
+        """Logits of shape ``(batch, n_classes)`` for faces ``X`` of shape
+        ``(batch, 1, 48, 48)``."""
         X = self.layers(X.permute(0, 2, 3, 1))  # channels last for the sweeps
         X = X.flatten(1, 2)
         return self.classifier(torch.cat([X.mean(dim=1), X.amax(dim=1)], dim=1))
@@ -292,7 +321,8 @@ class Ensemble(nn.Module):
     n_classes : int, default=7
         Number of output logits.
     network : str, default="fernet"
-        Name of the members' network in :data:`NETWORKS`.
+        Name of the members' network: a key of ``fer_sklearn.networks.NETWORKS``
+        (``"fernet"``, ``"study"``, ``"rnn"``, ``"renet"``).
     n_members : int, default=2
         How many networks.
     network_params : dict, optional
@@ -312,6 +342,8 @@ class Ensemble(nn.Module):
         )
 
     def forward(self, X):
+        """Log of the members' mean probabilities, shape ``(batch, n_classes)``
+        (a softmax of it gives the averaged probabilities)."""
         log_probs = torch.stack([member(X).float().log_softmax(dim=1)
                                  for member in self.members])
         return torch.logsumexp(log_probs, dim=0) - math.log(len(self.members))
@@ -360,13 +392,17 @@ class FERModel(nn.Module):
             self.network = self.network.to(memory_format=torch.channels_last)
 
     def forward(self, X):
+        """The network's logits for faces ``X`` of shape ``(batch, 1, 48, 48)``
+        in the pixel scale ``fit`` saw (normalised here)."""
         X = (X - self.pixel_mean) / self.pixel_std
         if self.channels_last:
             X = X.contiguous(memory_format=torch.channels_last)
         return self.network(X)
 
     def get_extra_state(self):
+        """The labels, saved in the state dict with the weights."""
         return {"classes": list(self.classes)}
 
     def set_extra_state(self, state):
+        """Restore the labels from a state dict (see :meth:`get_extra_state`)."""
         self.classes = list(state["classes"])

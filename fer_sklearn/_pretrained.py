@@ -182,7 +182,9 @@ def classifier_from_checkpoint(checkpoint, **params):
     :data:`fer_sklearn.networks.NETWORKS`), ``module_params``, ``state_dict``
     (of the bare network; int8 tensors, with their per-row ``scales``, and
     float16 tensors become float32: see :func:`dequantize`),
-    ``pixel_mean``, ``pixel_std`` and ``classes``. Recurrent networks (also
+    ``pixel_mean``, ``pixel_std``, ``classes`` and optionally ``history``
+    (the training run's epochs, restored as the classifier's
+    ``history``). Recurrent networks (also
     an ensemble of them) become a :class:`FERRNNClassifier`, the others a
     :class:`FERCNNClassifier`.
     """
@@ -192,12 +194,18 @@ def classifier_from_checkpoint(checkpoint, **params):
         kind = checkpoint["module_params"]["network"]
     cls = FERRNNClassifier if kind in _RECURRENT else FERCNNClassifier
     module_params = {f"module__{k}": v for k, v in checkpoint["module_params"].items()}
-    return cls(module=network, **module_params, **params)._restore(
+    clf = cls(module=network, **module_params, **params)._restore(
         checkpoint["classes"],
         checkpoint["pixel_mean"],
         checkpoint["pixel_std"],
         dequantize(checkpoint["state_dict"], checkpoint.get("scales")),
     )
+    for row in checkpoint.get("history", []):
+        # the training run's epochs (one-run files shipped since the study)
+        clf.history.new_epoch()
+        for key, value in row.items():
+            clf.history.record(key, value)
+    return clf
 
 
 #: ``format`` of a model file written by :func:`save_model_file`.

@@ -126,7 +126,6 @@ def _demo(args):
 
 
 def _train(args):
-    import torch
     from sklearn.metrics import accuracy_score
 
     from . import FERCNNClassifier, FERRNNClassifier, LabelMerger
@@ -136,6 +135,8 @@ def _train(args):
     if not out.parent.is_dir():
         # say so before training, not after
         raise CommandError(f"--out {args.out}: the folder {out.parent} does not exist.")
+    if args.model == "study-cnn" and not args.recipe:
+        args.recipe = "study"  # the study's network is trained by its protocol
     faces = load_fer2013(args.data, usage=args.usage)
     y = faces.target
     if (y < 0).any():
@@ -155,14 +156,7 @@ def _train(args):
     merger = LabelMerger().fit(np.arange(7)) if merge else None
     if merger is not None:
         y = merger.transform(y)
-    kinds = {
-        "cnn": (FERCNNClassifier, {}),
-        "rnn": (FERRNNClassifier, {}),
-        "study-cnn": (FERCNNClassifier, dict(
-            module="study", optimizer=torch.optim.Adam, lr=1e-3, lr_schedule=None,
-            augment_shift=0, augment_rotation=0, augment_zoom=0, augment_flip=False,
-            batch_size=128)),
-    }
+    kinds = {"cnn": FERCNNClassifier, "rnn": FERRNNClassifier}
     if args.recipe:
         from ._recipes import make_classifier
 
@@ -170,8 +164,8 @@ def _train(args):
                                 verbose=1, random_state=args.seed)
         what = f"recipe {args.recipe}"
     else:
-        cls, params = kinds[args.model]
-        model = cls(max_epochs=args.epochs or 30, verbose=1, random_state=args.seed, **params)
+        model = kinds[args.model](max_epochs=args.epochs or 30, verbose=1,
+                                  random_state=args.seed)
         what = args.model
     print(f"training {what} on {len(y)} {args.usage} faces, "
           f"{len(np.unique(y))} classes, {model.max_epochs} epochs")
@@ -326,7 +320,8 @@ def build_parser():
 
     train = add_command("train", help="train a classifier on FER2013")
     train.add_argument("--data", help="FER2013 file or folder (else $FER2013_PATH)")
-    train.add_argument("--model", choices=["cnn", "rnn", "study-cnn"], default="cnn")
+    train.add_argument("--model", choices=["cnn", "rnn", "study-cnn"], default="cnn",
+                       help="an estimator at its defaults; study-cnn is recipe study")
     train.add_argument("--recipe", choices=RECIPE_NAMES, default=None,
                        help="train as a shipped model was trained (overrides --model): "
                             + ", ".join(RECIPE_NAMES))

@@ -61,6 +61,7 @@ def run_record(run, checkpoint_name):
         # is the one that file's manifest held
         return checkpoint, checkpoint["record"]
     log = json.loads((run / "log.json").read_text())
+    n_classes = len(checkpoint["classes"])
     record = {
         "run": run.name,
         "checkpoint": checkpoint_name,
@@ -71,15 +72,24 @@ def run_record(run, checkpoint_name):
         "wall_seconds": round(log["wall_seconds"]),
         # before the first epoch: loading, checks and the teacher's probabilities
         **({"setup_seconds": round(log["setup_seconds"])} if "setup_seconds" in log else {}),
-        "publictest_acc_7": round(checkpoint["publictest_acc"], 4),
-        "publictest_acc_7_flip": round(checkpoint["publictest_acc_flip"], 4),
+        f"publictest_acc_{n_classes}": round(checkpoint["publictest_acc"], 4),
+        f"publictest_acc_{n_classes}_flip": round(checkpoint["publictest_acc_flip"], 4),
         "recipe": log["recipe"],
         "torch": log["torch"],
     }
     if log.get("init"):
         # a fine-tuning run: record the run it started from, too
         record["init"] = run_record(Path(log["init"]).parent, Path(log["init"]).name)[1]
+    checkpoint["history"] = epoch_history(log, checkpoint["epoch"])
     return checkpoint, record
+
+
+def epoch_history(log, last_epoch):
+    """The run's epochs up to the shipped checkpoint's, as skorch's history
+    rows (numbers and strings only, so the weights-only loader reads them)."""
+    keep = (int, float, str, bool, type(None))
+    return [{k: v for k, v in row.items() if isinstance(v, keep)}
+            for row in log.get("log", []) if row.get("epoch", 0) <= last_epoch]
 
 
 def total_wall_seconds(records):
@@ -109,6 +119,9 @@ def combine(checkpoints, dtype):
             network=first["network"],
             module_params=first["module_params"],
         )
+        if first.get("history"):
+            # one run: load_pretrained(name).history is its training curve
+            shipped["history"] = first["history"]
         state_dict = first["state_dict"]
     else:
         shipped.update(
@@ -141,6 +154,8 @@ def main(argv=None):
                         help="make flip averaging the shipped default (chosen on PublicTest)")
     parser.add_argument("--dtype", choices=["int8", "float16"], default="int8",
                         help="storage of the weight matrices (default: int8)")
+    parser.add_argument("--selected-on", default="PublicTest",
+                        help="how the shipped checkpoint was chosen, for the manifest")
     parser.add_argument("--into", type=Path, default=PRETRAINED,
                         help="folder to write to (default: the package's pretrained/)")
     args = parser.parse_args(argv)
@@ -162,8 +177,8 @@ def main(argv=None):
         "network": shipped["network"],
         "module_params": shipped["module_params"],
         "weights_dtype": args.dtype,
-        "trained_on": "FER2013 Training rows, 7 classes",
-        "selected_on": "PublicTest",
+        "trained_on": f"FER2013 Training rows, {len(shipped['classes'])} classes",
+        "selected_on": args.selected_on,
         "total_wall_seconds": total_wall_seconds(records),
         "runs": list(records),
         "defaults": {"tta": bool(args.tta)},

@@ -38,6 +38,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from skorch.callbacks import Callback, Checkpoint
+from skorch.dataset import Dataset
+from skorch.helper import predefined_split
 
 from fer_sklearn import LabelMerger
 from fer_sklearn._pretrained import checkpoint_from_classifier
@@ -71,6 +73,16 @@ class ValidationLog(Callback):
     def on_epoch_end(self, net, **kwargs):
         epoch = len(net.history)
         net.history.record("elapsed_seconds", time.perf_counter() - self.started_)
+        try:
+            self._score(net, epoch)
+        finally:
+            print(json.dumps({k: net.history[-1, k] for k in net.history[-1]
+                              if k in ("epoch", "train_loss", "train_acc", "valid_loss",
+                                       "valid_acc", "publictest_acc", "publictest_acc_flip",
+                                       "snapshot_ensemble_acc", "elapsed_seconds")}),
+                  flush=True)
+
+    def _score(self, net, epoch):
         if epoch not in self.score_epochs and epoch not in self.snapshot_at:
             return
         with torch.no_grad():
@@ -90,10 +102,6 @@ class ValidationLog(Callback):
             self.snapshot_probs_.append(proba)
             net.history.record("snapshot_ensemble_acc", float(np.mean(
                 np.mean(self.snapshot_probs_, axis=0).argmax(1) == index)))
-        print(json.dumps({k: net.history[-1, k] for k in net.history[-1]
-                          if k in ("epoch", "train_loss", "publictest_acc",
-                                   "publictest_acc_flip", "snapshot_ensemble_acc",
-                                   "elapsed_seconds")}), flush=True)
 
 
 def main(argv=None):
@@ -127,16 +135,24 @@ def main(argv=None):
     snapshot_at = snapshot_epochs(recipe, epochs) if recipe.get("schedule") == "snapshots" else []
     score_at = list(range(args.score_every, epochs + 1, args.score_every)) + [epochs]
     validation = ValidationLog(args, valid.images, y_valid, score_at, snapshot_at)
+    callbacks = [
+        ("validation_log", validation),
+        ("checkpoint", Checkpoint(monitor=None, dirname=str(args.out),
+                                  f_optimizer=None, f_criterion=None)),
+    ]
+    split = {}
+    if recipe.get("validation") == "publictest":
+        # the study's protocol: PublicTest as Keras' validation_data, scored
+        # every epoch (valid_loss, valid_acc; train_acc, as Keras' "acc",
+        # comes from the predictions made while training)
+        split = dict(train_split=predefined_split(Dataset(valid.images, y_valid)))
     clf = make_classifier(
         args.recipe,
         max_epochs=epochs,
         n_samples=len(X),
         random_state=args.seed,
-        callbacks=[
-            ("validation_log", validation),
-            ("checkpoint", Checkpoint(monitor=None, dirname=str(args.out),
-                                      f_optimizer=None, f_criterion=None)),
-        ],
+        callbacks=callbacks,
+        **split,
     )
     print(f"{args.recipe}: {type(clf).__name__}, {epochs} epochs, seed {args.seed}, "
           f"{len(X)} faces", flush=True)
@@ -158,7 +174,8 @@ def main(argv=None):
         n_train=len(X),
         wall_seconds=wall,
         setup_seconds=setup,
-        best_publictest_acc=max((row.get("publictest_acc", -1) for row in clf.history), default=None),
+        best_publictest_acc=max((row.get("valid_acc", row.get("publictest_acc", -1))
+                                 for row in clf.history), default=None),
         log=[epoch_entry(row) for row in clf.history],
     )
     (args.out / "log.json").write_text(json.dumps(summary, indent=1, default=str))

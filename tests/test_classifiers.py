@@ -77,6 +77,23 @@ def test_normalisation_is_learned(cls, faces):
 
 
 @pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_rescale_multiplies_and_subtracts_nothing(cls, faces):
+    X, y, _ = faces
+    clf = make(cls, rescale=1 / 255).fit(X, y)
+    assert (clf.pixel_mean_, clf.pixel_std_) == (0.0, 255.0)
+    seen = []
+    handle = clf.module_.network.register_forward_pre_hook(
+        lambda module, args: seen.append(args[0]))
+    clf.predict_proba(X[:2])
+    handle.remove()
+    expected = X[:2].reshape(-1, 1, 48, 48).astype(np.float32) / 255
+    np.testing.assert_allclose(seen[0].float().numpy(), expected, rtol=1e-6)
+    for bad in (0, -1.0, float("nan"), True, "1/255"):
+        with pytest.raises(ValueError, match="rescale must be None or a positive number"):
+            make(cls, rescale=bad).fit(X, y)
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
 def test_same_seed_same_predictions(cls, faces):
     X, y, _ = faces
     first = make(cls, max_epochs=2).fit(X, y).predict_proba(X)
@@ -187,6 +204,35 @@ def test_valid_acc_compares_encoded_labels(faces):
     _, X_valid = train_test_split_indices(y6)
     expected = np.mean(clf.predict(X[X_valid]) == y6[X_valid])
     assert clf.history[-1, "valid_acc"] == pytest.approx(expected)
+
+
+def test_predefined_split_takes_faces_and_labels_as_fit_does(faces):
+    from skorch.dataset import Dataset
+    from skorch.helper import predefined_split
+
+    X, y, names = faces
+    y6 = LabelMerger().fit_transform(y)  # codes {0, 2, ..., 6}
+    fit_on, valid_on = train_test_split_indices(y)
+    # raw uint8 rows and merged codes, as fit takes them
+    clf = make(FERCNNClassifier, max_epochs=2, train_split=predefined_split(
+        Dataset(X[valid_on], y6[valid_on])))
+    clf.fit(X[fit_on], y6[fit_on])
+    for epoch in (0, 1):
+        assert "valid_loss" in clf.history[epoch]
+    expected = np.mean(clf.predict(X[valid_on]) == y6[valid_on])
+    assert clf.history[-1, "valid_acc"] == pytest.approx(expected)
+    # string labels, 48x48 images
+    named = make(FERCNNClassifier, train_split=predefined_split(
+        Dataset(X[valid_on].reshape(-1, 48, 48), names[y[valid_on]])))
+    named.fit(X[fit_on], names[y[fit_on]])
+    assert named.history[-1, "valid_acc"] == pytest.approx(
+        np.mean(named.predict(X[valid_on]) == names[y[valid_on]]))
+    with pytest.raises(ValueError, match=r"y contains labels not seen in fit: \[1\]"):
+        make(FERCNNClassifier, train_split=predefined_split(
+            Dataset(X[valid_on], y[valid_on]))).fit(X[fit_on], y6[fit_on])
+    with pytest.raises(ValueError, match="validation Dataset from train_split has no labels"):
+        make(FERCNNClassifier, train_split=predefined_split(
+            Dataset(X[valid_on]))).fit(X[fit_on], y6[fit_on])
 
 
 def train_test_split_indices(y):
@@ -318,6 +364,37 @@ def test_bad_labels(cls, faces):
         make(cls).fit(X[:1], y[:1])
 
 
+def test_study_cnn_initialises_as_keras():
+    torch.manual_seed(0)
+    keras, default = StudyCNN(), StudyCNN(init="torch")
+    layers = [m for m in keras.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert len(layers) == 12  # 9 convolutions, 3 dense layers
+    for layer in layers:
+        assert torch.count_nonzero(layer.bias) == 0  # Keras' zeros
+        fan_in = layer.weight[0].numel()
+        fan_out = layer.weight.shape[0] * layer.weight[0, 0].numel()
+        limit = (6 / (fan_in + fan_out)) ** 0.5  # glorot_uniform's bound
+        assert layer.weight.abs().max() <= limit
+        assert layer.weight.abs().max() > 0.9 * limit
+    first_default = next(m for m in default.modules() if isinstance(m, torch.nn.Conv2d))
+    assert torch.count_nonzero(first_default.bias) > 0
+    with pytest.raises(ValueError, match="init must be 'keras' or 'torch'; got 'he'"):
+        StudyCNN(init="he")
+
+
+def test_study_cnn_flattens_channels_last():
+    net = StudyCNN().eval()
+    net.features = torch.nn.Identity()  # feed a feature map directly
+    seen = []
+    net.classifier[0].register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+    features = torch.zeros(1, 128, 6, 6)
+    features[0, 3, 1, 2] = 5.0  # channel 3, row 1, column 2
+    net(features)
+    flat = seen[0][0]
+    # Keras' Flatten of (rows, columns, channels): index (1 * 6 + 2) * 128 + 3
+    assert flat[(1 * 6 + 2) * 128 + 3] == 5.0 and flat.sum() == 5.0
+
+
 def test_networks_shapes():
     X = torch.zeros(2, 1, 48, 48)
     assert FERNet(n_classes=5, width=4)(X).shape == (2, 5)
@@ -445,3 +522,31 @@ def test_column_vector_y_warns(faces):
     with pytest.warns(DataConversionWarning, match="column-vector y"):
         clf = make(FERCNNClassifier).fit(X, y.reshape(-1, 1))
     np.testing.assert_array_equal(clf.predict_proba(X), make(FERCNNClassifier).fit(X, y).predict_proba(X))
+
+
+def test_training_log_sent_to_a_file_is_plain_text():
+    import subprocess
+    import sys
+
+    code = (
+        "from fer_sklearn import FERCNNClassifier, load_fer2013_sample\n"
+        "f = load_fer2013_sample()\n"
+        "FERCNNClassifier(max_epochs=2, module__width=4, verbose=1, random_state=0)"
+        ".fit(f.data[:64], f.target[:64])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert "train_loss" in done.stdout and done.stdout.count("\n") >= 4
+    assert "\x1b[" not in done.stdout  # no colour codes in the epoch table
+    assert "\r" not in done.stderr and "it/s" not in done.stderr  # no progress bar
+
+
+def test_epoch_table_keeps_colour_on_a_terminal(monkeypatch, capsys):
+    from fer_sklearn import _classifiers
+
+    coloured = "\x1b[32m1.2345\x1b[0m"
+    monkeypatch.setattr(_classifiers, "_interactive", lambda stream: True)
+    _classifiers._print_plain_unless_terminal(coloured)
+    monkeypatch.setattr(_classifiers, "_interactive", lambda stream: False)
+    _classifiers._print_plain_unless_terminal(coloured)
+    assert capsys.readouterr().out == coloured + "\n1.2345\n"

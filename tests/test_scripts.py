@@ -129,3 +129,34 @@ def test_distillation_run_and_teacher_selection(csv, tmp_path, fer_files):
     manifest = json.loads((into / "manifest.json").read_text())["ens"]
     assert [r["run"] for r in manifest["runs"]] == ["d", "d"]
     assert manifest["total_wall_seconds"] == round(log["wall_seconds"])
+
+
+def test_study_run_validates_every_epoch_and_ships_its_history(csv, tmp_path, fer_files):
+    train, export = script("train_pretrained"), script("export_pretrained")
+    run = tmp_path / "study"
+    assert train.main(["study", "--epochs", "2", "--score-every", "2", "--out", str(run),
+                       "--data", csv, "--threads", "1"]) == 0
+    log = json.loads((run / "log.json").read_text())
+    # PublicTest through skorch's predefined_split: scored every epoch
+    assert all({"train_acc", "valid_loss", "valid_acc"} <= set(entry) for entry in log["log"])
+    assert log["recipe"]["rescale"] == pytest.approx(1 / 255)
+    assert log["recipe"]["module__init"] == "keras"
+    checkpoint = torch.load(run / "last.pt", weights_only=True)
+    assert checkpoint["classes"] == [0, 2, 3, 4, 5, 6] and checkpoint["pixel_std"] == 255.0
+    # the valid_acc of skorch's split is the accuracy the script measures itself
+    assert log["log"][-1]["valid_acc"] == pytest.approx(log["log"][-1]["publictest_acc"])
+
+    into = tmp_path / "pretrained"
+    export.main(["study", str(run), "--checkpoint", "last.pt", "--into", str(into),
+                 "--selected-on", "none: the last epoch"])
+    manifest = json.loads((into / "manifest.json").read_text())["study"]
+    assert manifest["trained_on"] == "FER2013 Training rows, 6 classes"
+    assert manifest["selected_on"] == "none: the last epoch"
+    assert "publictest_acc_6" in manifest["runs"][0]
+    shipped = torch.load(io.BytesIO(gzip.decompress((into / "study.pt.gz").read_bytes())),
+                         weights_only=True)
+    clf = classifier_from_checkpoint(shipped)
+    assert clf.classes_.tolist() == [0, 2, 3, 4, 5, 6]
+    # the loaded classifier's history is the run's curve
+    assert clf.history[:, "valid_acc"] == [entry["valid_acc"] for entry in log["log"]]
+    assert clf.history[:, "train_loss"] == [entry["train_loss"] for entry in log["log"]]
