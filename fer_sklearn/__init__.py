@@ -20,6 +20,7 @@ _LAZY = {
     "FERCNNClassifier": "._classifiers",
     "FERRNNClassifier": "._classifiers",
     "LabelMerger": "._label_merger",
+    "NesterovSGD": "._classifiers",
     "analyze": "._analyze",
     "export_onnx": "._onnx",
     "get_data_home": ".datasets",
