@@ -4,7 +4,7 @@ import math
 
 from skorch.callbacks import Callback
 
-__all__ = ["CosineLR", "SettleAugmentation"]
+__all__ = ["CosineLR", "InitFromPretrained", "SettleAugmentation"]
 
 
 class CosineLR(Callback):
@@ -73,3 +73,60 @@ class SettleAugmentation(Callback):
     def on_train_end(self, net, X=None, y=None, **kwargs):
         for name, value in self.saved_.items():
             setattr(net, name, value)
+
+
+class InitFromPretrained(Callback):
+    """Start each ``fit`` from the weights of a shipped model (fine-tuning).
+
+    At the start of every ``fit`` (not of a ``partial_fit`` that goes on
+    training), the network's weights and the pixel normalisation are set to
+    those of ``load_pretrained(name)``. Because it is a callback, the
+    estimator stays clonable: ``GridSearchCV`` and ``cross_val_score``
+    fine-tune a fresh copy of the shipped weights in every fold.
+
+    The classifier must hold the same network (e.g. ``"cnn"`` is FERNet at
+    its default shape) and ``y`` the same classes (the shipped models know
+    the 7 codes 0..6; ``"study"`` the 6 merged codes).
+
+    Parameters
+    ----------
+    name : str, default="cnn"
+        A shipped model (see :func:`fer_sklearn.pretrained_info`).
+
+    Examples
+    --------
+    >>> from fer_sklearn import FERCNNClassifier, load_fer2013_sample
+    >>> from fer_sklearn.callbacks import InitFromPretrained
+    >>> faces = load_fer2013_sample()
+    >>> clf = FERCNNClassifier(lr=1e-3, max_epochs=1, random_state=0,
+    ...                        callbacks=[("init", InitFromPretrained("cnn"))])
+    >>> clf.fit(faces.data[:64], faces.target[:64]).score(faces.data, faces.target) > 0.5
+    True
+    """
+
+    def __init__(self, name="cnn"):
+        self.name = name
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        if len(net.history):
+            return  # partial_fit going on: keep what was learned
+        from ._pretrained import load_pretrained
+
+        shipped = load_pretrained(self.name)
+        if list(shipped.classes_) != list(net.classes_):
+            raise ValueError(
+                f"InitFromPretrained({self.name!r}): the shipped model knows the "
+                f"classes {shipped.classes_.tolist()}; y has {net.classes_.tolist()}."
+            )
+        try:
+            net.module_.network.load_state_dict(shipped.module_.network.state_dict())
+        except RuntimeError as exc:
+            raise ValueError(
+                f"InitFromPretrained({self.name!r}): the shipped network "
+                f"({type(shipped.module_.network).__name__}, "
+                f"{shipped.get_params_for('module')}) does not fit this classifier's "
+                f"({type(net.module_.network).__name__}, {net.get_params_for('module')})."
+            ) from exc
+        net.pixel_mean_, net.pixel_std_ = shipped.pixel_mean_, shipped.pixel_std_
+        net.module_.pixel_mean.fill_(float(shipped.pixel_mean_))
+        net.module_.pixel_std.fill_(float(shipped.pixel_std_))

@@ -61,6 +61,16 @@ def _print_plain_unless_terminal(text):
     print(text if _interactive(sys.stdout) else _ANSI.sub("", text))
 
 
+class _PrintLog(PrintLog):
+    """skorch's PrintLog, printing (when ``verbose``) through
+    :func:`_print_plain_unless_terminal`. skorch sends any sink but ``print``
+    every table whatever ``verbose`` says, hence a subclass, not a sink."""
+
+    def _sink(self, text, verbose):
+        if verbose:
+            _print_plain_unless_terminal(text)
+
+
 def encoded_accuracy(net, X, y):
     """Accuracy of ``net`` on a dataset whose ``y`` holds encoded labels.
 
@@ -197,7 +207,7 @@ class _FERClassifierBase(NeuralNetClassifier):
         if self.verbose and _interactive(sys.stderr):
             # tqdm's bar redraws itself: only where a person watches it
             callbacks.append(("progress_bar", ProgressBar()))
-        callbacks.append(("print_log", PrintLog(sink=_print_plain_unless_terminal)))
+        callbacks.append(("print_log", _PrintLog()))
         return callbacks
 
     def _check_own_params(self):

@@ -1,5 +1,5 @@
 """skorch callbacks of fer_sklearn."""
 
-from ._callbacks import CosineLR, SettleAugmentation
+from ._callbacks import CosineLR, InitFromPretrained, SettleAugmentation
 
-__all__ = ["CosineLR", "SettleAugmentation"]
+__all__ = ["CosineLR", "InitFromPretrained", "SettleAugmentation"]

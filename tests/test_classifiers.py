@@ -550,3 +550,11 @@ def test_epoch_table_keeps_colour_on_a_terminal(monkeypatch, capsys):
     monkeypatch.setattr(_classifiers, "_interactive", lambda stream: False)
     _classifiers._print_plain_unless_terminal(coloured)
     assert capsys.readouterr().out == coloured + "\n1.2345\n"
+
+
+def test_verbose_zero_prints_nothing(faces, capsys):
+    X, y, _ = faces
+    make(FERCNNClassifier, max_epochs=2).fit(X, y)
+    assert capsys.readouterr().out == ""
+    make(FERCNNClassifier, max_epochs=2, verbose=1).fit(X, y)
+    assert "train_loss" in capsys.readouterr().out

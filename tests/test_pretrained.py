@@ -135,3 +135,45 @@ def test_a_manifest_entry_without_sha256_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(_pretrained, "_package_files", lambda: copy)
     with pytest.raises(OSError, match=r"no file name or sha256 for 'rnn': nothing is loaded unchecked"):
         load_pretrained("rnn")
+
+
+def test_init_from_pretrained_fine_tunes_a_clone_in_each_fit(sample):
+    from sklearn.base import clone
+
+    from fer_sklearn.callbacks import InitFromPretrained
+
+    X, y = sample.data[:96], sample.target[:96]
+    shipped = load_pretrained("cnn")
+    # lr=0: the weights stay the shipped ones (only BatchNorm statistics move)
+    still = FERCNNClassifier(lr=0.0, max_epochs=1, random_state=0,
+                             callbacks=[("init", InitFromPretrained("cnn"))]).fit(X, y)
+    for key, value in shipped.module_.network.named_parameters():
+        torch.testing.assert_close(dict(still.module_.network.named_parameters())[key], value)
+    assert (still.pixel_mean_, still.pixel_std_) == (shipped.pixel_mean_, shipped.pixel_std_)
+    assert float(still.module_.pixel_mean) == pytest.approx(shipped.pixel_mean_)
+    # a clone (as GridSearchCV makes) starts from the shipped weights again
+    tuned = clone(still).set_params(lr=1e-3).fit(X, y)
+    assert tuned.score(sample.data, sample.target) > 0.5  # from scratch: near chance
+    moved = {k: v.clone() for k, v in tuned.module_.network.state_dict().items()}
+    first = next(iter(shipped.module_.network.state_dict()))
+    assert not torch.equal(moved[first], shipped.module_.network.state_dict()[first])
+    # partial_fit goes on from the tuned weights, not from the shipped ones
+    tuned.partial_fit(X, y)
+    weight = "features.0.weight"
+    assert not torch.equal(tuned.module_.network.state_dict()[weight],
+                           shipped.module_.network.state_dict()[weight])
+    assert len(tuned.history) == 2
+
+
+def test_init_from_pretrained_refuses_other_classes_or_networks(sample):
+    from fer_sklearn.callbacks import InitFromPretrained
+
+    X, y = sample.data[:64], sample.target[:64]
+    init = [("init", InitFromPretrained("cnn"))]
+    with pytest.raises(ValueError, match=r"InitFromPretrained\('cnn'\): the shipped model knows "
+                                         r"the classes \[0, 1, 2, 3, 4, 5, 6\]; y has \[0, 2, 3"):
+        FERCNNClassifier(max_epochs=1, callbacks=init).fit(
+            X, LabelMerger().fit_transform(y))
+    with pytest.raises(ValueError, match=r"the shipped network \(FERNet, .*does not fit this "
+                                         r"classifier's \(FERNet, \{'width': 8\}\)"):
+        FERCNNClassifier(max_epochs=1, module__width=8, callbacks=init).fit(X, y)
