@@ -3,8 +3,8 @@ Knowledge distillation: a small network taught by the shipped ensemble
 ======================================================================
 
 A classifier given a ``teacher`` learns from the teacher's probabilities as
-well as from the labels: its loss is
-``(1 - distill_weight) * cross-entropy + distill_weight * T² * KL(teacher_T || student_T)``
+well as from the labels: with ``w = distill_weight``, its loss is
+``(1 - w) * cross-entropy + w * T² * KL(teacher_T || student_T)``
 at temperature ``T = distill_temperature`` (Hinton et al., 2015). This is
 how the shipped default CNN was made: one FERNet taught by
 ``load_pretrained("cnn-ensemble")``, twelve forward passes per face
@@ -22,17 +22,28 @@ fold, like any sample-aligned fit parameter.
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
+from sklearn.model_selection import (
+    GridSearchCV,
+    StratifiedKFold,
+    train_test_split,
+)
 
 from fer_sklearn import FERCNNClassifier, load_fer2013_sample, load_pretrained
 
 faces = load_fer2013_sample()
 X_train, X_test, y_train, y_test = train_test_split(
-    faces.data, faces.target, train_size=600, stratify=faces.target, random_state=0)
+    faces.data,
+    faces.target,
+    train_size=600,
+    stratify=faces.target,
+    random_state=0,
+)
 
 teacher = load_pretrained("cnn-ensemble")
 teacher_proba = teacher.predict_proba(X_train)
-print(f"teacher on the 300 held-out faces: {teacher.score(X_test, y_test):.1%}")
+print(
+    f"teacher on the 300 held-out faces: {teacher.score(X_test, y_test):.1%}"
+)
 
 # %%
 # The same student, trained with and without the teacher. ``random_state``
@@ -43,11 +54,22 @@ for weight in (0.0, 0.5, 0.9):
     clf = FERCNNClassifier(**student, distill_weight=weight)
     clf.fit(X_train, y_train, teacher_proba=teacher_proba)
     scores[weight] = clf.score(X_test, y_test)
-    print(f"distill_weight={weight}: {scores[weight]:.1%} on the held-out faces")
+    print(
+        f"distill_weight={weight}: {scores[weight]:.1%} on the held-out faces"
+    )
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
-ax.bar([f"w={w}" for w in scores], [100 * s for s in scores.values()], color="tab:blue")
-ax.axhline(100 * teacher.score(X_test, y_test), color="black", ls="--", label="teacher")
+ax.bar(
+    [f"w={w}" for w in scores],
+    [100 * s for s in scores.values()],
+    color="tab:blue",
+)
+ax.axhline(
+    100 * teacher.score(X_test, y_test),
+    color="black",
+    ls="--",
+    label="teacher",
+)
 ax.set_ylabel("held-out accuracy (%)")
 ax.set_title("A width-8 FERNet on 600 faces, with and without the teacher")
 ax.legend(loc="lower right")
@@ -73,7 +95,9 @@ print(results.to_string(index=False))
 # The probabilities are then computed in ``fit``, once per call.
 from sklearn.frozen import FrozenEstimator  # noqa: E402
 
-clf = FERCNNClassifier(**student, teacher=FrozenEstimator(teacher), distill_weight=0.9)
+clf = FERCNNClassifier(
+    **student, teacher=FrozenEstimator(teacher), distill_weight=0.9
+)
 clf.fit(X_train, y_train)
 print(f"teacher=FrozenEstimator(...): {clf.score(X_test, y_test):.1%}")
 print(np.isclose(clf.score(X_test, y_test), scores[0.9]))

@@ -43,8 +43,11 @@ search = GridSearchCV(
 )
 search.fit(X, y)
 results = pd.DataFrame(search.cv_results_)
-print(results[["param_lr", "mean_test_score", "std_test_score", "mean_fit_time"]]
-      .to_string(index=False))
+print(
+    results[
+        ["param_lr", "mean_test_score", "std_test_score", "mean_fit_time"]
+    ].to_string(index=False)
+)
 print("best:", search.best_params_)
 
 # %%
@@ -53,8 +56,13 @@ print("best:", search.best_params_)
 # network knows; at 0.1, the rate it was trained with from scratch, two
 # epochs on 600 faces undo much of it.
 fig, ax = plt.subplots(figsize=(6, 3.5))
-ax.errorbar(range(len(results)), results["mean_test_score"],
-            yerr=results["std_test_score"], fmt="o-", capsize=4)
+ax.errorbar(
+    range(len(results)),
+    results["mean_test_score"],
+    yerr=results["std_test_score"],
+    fmt="o-",
+    capsize=4,
+)
 ax.set_xticks(range(len(results)), [f"{lr:g}" for lr in results["param_lr"]])
 ax.set_xlabel("fine-tuning learning rate")
 ax.set_ylabel("accuracy on the held-out fold")

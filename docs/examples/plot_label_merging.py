@@ -29,7 +29,8 @@ print(LabelMerger().fit_transform(names)[:8])
 clf = load_pretrained("cnn")
 proba6 = merge.merge_proba(clf.predict_proba(faces.data), classes=clf.classes_)
 print(f"7-class accuracy: {clf.score(faces.data, faces.target):.3f}")
-print(f"6-class accuracy: {accuracy_score(y6, merge.classes_[proba6.argmax(1)]):.3f}")
+predicted6 = merge.classes_[proba6.argmax(1)]
+print(f"6-class accuracy: {accuracy_score(y6, predicted6):.3f}")
 
 # %%
 ax = plot_label_distribution(faces.target, names=["7 classes"])

@@ -24,7 +24,11 @@ print(faces.images.shape, clf.classes_)
 # Accuracy and per-class recall
 # -----------------------------
 predicted = clf.predict(faces.data)
-print(classification_report(faces.target, predicted, target_names=faces.target_names))
+print(
+    classification_report(
+        faces.target, predicted, target_names=faces.target_names
+    )
+)
 
 # %%
 # The confusion matrix

@@ -16,7 +16,8 @@ from fer_sklearn.plotting import plot_confusion_matrix
 
 faces = load_fer2013_sample()
 for name in ("cnn", "rnn"):
-    print(f"shipped {name}: accuracy on the sample {load_pretrained(name).score(faces.data, faces.target):.3f}")
+    score = load_pretrained(name).score(faces.data, faces.target)
+    print(f"shipped {name}: accuracy on the sample {score:.3f}")
 
 # %%
 # Small recurrent networks trained briefly on 600 sample faces, scored on
@@ -24,15 +25,21 @@ for name in ("cnn", "rnn"):
 # too little data for either to learn much; the shipped model above is
 # trained on all 28,709 Training faces.
 candidates = {
-    "RowRNN, rows only": dict(module="rnn", module__hidden_size=32, module__sweeps=1),
-    "RowRNN, rows and columns": dict(module="rnn", module__hidden_size=32, module__sweeps=2),
+    "RowRNN, rows only": dict(
+        module="rnn", module__hidden_size=32, module__sweeps=1
+    ),
+    "RowRNN, rows and columns": dict(
+        module="rnn", module__hidden_size=32, module__sweeps=2
+    ),
     "ReNet, 2 layers": dict(module__hidden_sizes=(32, 48)),
 }
 for label, params in candidates.items():
     rnn = FERRNNClassifier(max_epochs=3, random_state=0, **params)
     rnn.fit(faces.data[:600], faces.target[:600])
-    print(f"{label}: held-out accuracy {rnn.score(faces.data[600:], faces.target[600:]):.3f}")
+    score = rnn.score(faces.data[600:], faces.target[600:])
+    print(f"{label}: held-out accuracy {score:.3f}")
 
 # %%
-display = plot_confusion_matrix(faces.target, load_pretrained("rnn").predict(faces.data),
-                                normalize="true")
+display = plot_confusion_matrix(
+    faces.target, load_pretrained("rnn").predict(faces.data), normalize="true"
+)

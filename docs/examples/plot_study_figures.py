@@ -17,7 +17,12 @@ import os
 import numpy as np
 from skorch.dataset import ValidSplit
 
-from fer_sklearn import FERCNNClassifier, load_fer2013, load_fer2013_sample, load_pretrained
+from fer_sklearn import (
+    FERCNNClassifier,
+    load_fer2013,
+    load_fer2013_sample,
+    load_pretrained,
+)
 from fer_sklearn import plotting
 
 faces = load_fer2013_sample()
@@ -34,10 +39,14 @@ fig = plotting.plot_faces(faces.images, faces.target, max_faces=24)
 if os.environ.get("FER2013_PATH"):
     full = load_fer2013()
     splits = [full.target[full.usage == u] for u in ("Training", "PublicTest")]
-    ax = plotting.plot_label_distribution(*splits, names=["Training", "PublicTest"])
+    ax = plotting.plot_label_distribution(
+        *splits, names=["Training", "PublicTest"]
+    )
 else:
     ax = plotting.plot_label_distribution(
-        faces.target[:450], faces.target[450:], names=["sample, first half", "second half"]
+        faces.target[:450],
+        faces.target[450:],
+        names=["sample, first half", "second half"],
     )
 
 # %%
@@ -45,7 +54,9 @@ else:
 # here a small CNN trains for a few epochs on 600 sample faces, holding out a
 # stratified 25% for validation, so that the figure builds in seconds.
 small = FERCNNClassifier(
-    max_epochs=6, module__width=8, random_state=0,
+    max_epochs=6,
+    module__width=8,
+    random_state=0,
     train_split=ValidSplit(4, stratified=True),
 )
 small.fit(faces.data[:600], faces.target[:600])
@@ -54,7 +65,9 @@ fig = plotting.plot_history(small)
 # %%
 # 4. 36 faces beside their softmax bars (true label black when right, blue
 # when wrong)
-fig = plotting.plot_predictions(faces.images, proba, faces.target, classes=clf.classes_)
+fig = plotting.plot_predictions(
+    faces.images, proba, faces.target, classes=clf.classes_
+)
 
 # %%
 # 5. True vs predicted label counts
@@ -66,5 +79,9 @@ ax = plotting.plot_label_counts(faces.target, predicted)
 from fer_sklearn import LabelMerger
 
 merge = LabelMerger().fit(np.arange(7))
-predicted6 = merge.classes_[merge.merge_proba(proba, clf.classes_).argmax(axis=1)]
-display = plotting.plot_confusion_matrix(merge.transform(faces.target), predicted6)
+predicted6 = merge.classes_[
+    merge.merge_proba(proba, clf.classes_).argmax(axis=1)
+]
+display = plotting.plot_confusion_matrix(
+    merge.transform(faces.target), predicted6
+)

@@ -24,13 +24,26 @@ train, test = slice(0, 600), slice(600, None)
 
 models = {
     "study CNN": FERCNNClassifier(
-        module="study", optimizer=torch.optim.Adam, lr=1e-3, lr_schedule=None,
-        batch_size=128, augment_shift=0, augment_rotation=0, augment_zoom=0,
-        augment_flip=False, max_epochs=4, random_state=0),
-    "default CNN (narrow)": FERCNNClassifier(module__width=16, max_epochs=4, random_state=0),
+        module="study",
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        lr_schedule=None,
+        batch_size=128,
+        augment_shift=0,
+        augment_rotation=0,
+        augment_zoom=0,
+        augment_flip=False,
+        max_epochs=4,
+        random_state=0,
+    ),
+    "default CNN (narrow)": FERCNNClassifier(
+        module__width=16, max_epochs=4, random_state=0
+    ),
 }
 for name, clf in models.items():
     started = time.perf_counter()
     clf.fit(faces.data[train], y[train])
-    print(f"{name:22s} {time.perf_counter() - started:5.1f} s, "
-          f"held-out accuracy {clf.score(faces.data[test], y[test]):.3f}")
+    print(
+        f"{name:22s} {time.perf_counter() - started:5.1f} s, "
+        f"held-out accuracy {clf.score(faces.data[test], y[test]):.3f}"
+    )
