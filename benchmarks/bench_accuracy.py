@@ -13,9 +13,11 @@ Usage::
                                         [--csv docs/bench/accuracy.csv]
 
 ``--data`` defaults to ``$FER2013_PATH``. The shipped models were selected
-on PublicTest: figures on it are validation figures. ``--study`` adds the
-course study's CNN retrained with its protocol by
-``scripts/train_pretrained.py study`` (6 classes: no 7-class figure).
+on PublicTest: figures on it are validation figures. ``study`` (shipped)
+is the course study's CNN trained with its protocol (6 classes: no 7-class
+figure; its recall columns are of the 6 classes, Angry with Disgust);
+``--study`` adds another checkpoint of ``scripts/train_pretrained.py
+study``.
 
 FER2013's test splits repeat some Training faces byte for byte (280 of
 PublicTest's 3,589); ``--without-training-duplicates`` leaves those out,
@@ -74,7 +76,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=None)
     parser.add_argument("--usage", default="PublicTest")
-    parser.add_argument("--models", nargs="+", default=["cnn", "cnn-ensemble", "rnn"])
+    parser.add_argument("--models", nargs="+",
+                        default=["cnn", "cnn-ensemble", "rnn", "study"])
     parser.add_argument("--csv", default=None, help="also write the table here (CSV)")
     parser.add_argument("--study", default=None, help="checkpoint of the study's CNN")
     parser.add_argument("--without-training-duplicates", action="store_true",

@@ -1,60 +1,227 @@
-"""Speed-up of a GridSearchCV on a Dask cluster: 2 workers against 1.
+"""Dask scale-out on one machine: where the time goes, and what 2 workers buy.
 
-Runs the same small grid (FERCNNClassifier, 4 candidates x 2 folds) under
-``joblib.parallel_backend("dask")`` on a LocalCluster of one worker process,
-then of two, each worker with one thread, and prints both times and the
-ratio. On a real cluster, pass the scheduler's address instead
-(``Client("tcp://scheduler:8786")``); the search code does not change.
+Three parts, each printed as it finishes:
+
+1. **Capacity**: the same training steps of FERNet (batch 64) in one
+   process with 1 thread, one process with 2 threads, and two processes of
+   1 thread side by side. This is what any parallel scheme can get from
+   the machine's cores, before Dask is involved.
+2. **Worker start-up**: a LocalCluster's start, and the first import of
+   torch, skorch and fer_sklearn's estimators in its workers (``import
+   fer_sklearn`` alone imports none of them: the package is lazy).
+3. **Workloads of at least 2 minutes** (serial): a GridSearchCV of
+   FERCNNClassifier (joblib's Dask backend) and ``analyze`` over the photos
+   folder (repeated), each run serially with torch's 2 threads, on 1 Dask
+   worker whose torch has 2 threads, and on 2 single-threaded workers.
+   Warm workers (imports done, models loaded) are timed; the start-up is
+   part 2's. Results are checked equal to the serial run's.
 
 Usage::
 
-    python benchmarks/bench_dask.py [--n-images 600] [--epochs 3]
+    python benchmarks/bench_dask.py [--parts capacity,startup,grid,analyze]
+        [--epochs 10] [--photo-repeats 12] [--photos ../shared/photos]
 """
 
 import argparse
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
-import joblib
-from distributed import Client, LocalCluster
-from sklearn.model_selection import GridSearchCV, StratifiedKFold
+import numpy as np
 
-from fer_sklearn import FERCNNClassifier, LabelMerger, load_fer2013_sample
+HERE = Path(__file__).resolve()
 
 
-def search_time(n_workers, X, y, epochs):
-    # one thread per worker process: torch's intra-op threads are set by the
-    # environment of the process (set_num_threads only reaches one thread)
-    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, host="127.0.0.1",
-                           env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
-    with cluster, Client(cluster) as client:
-        client.run(lambda: __import__("fer_sklearn") and None)  # warm the workers
-        search = GridSearchCV(
-            FERCNNClassifier(max_epochs=epochs, random_state=0),
-            {"lr": [0.01, 0.05], "module__width": [8, 16]},
-            cv=StratifiedKFold(2, shuffle=True, random_state=0),
-            refit=False,
-        )
+# -- 1. capacity ---------------------------------------------------------------
+
+def train_steps(steps):
+    """Images per second of ``steps`` FERNet training steps (batch 64)."""
+    import torch
+
+    from fer_sklearn.networks import FERNet
+
+    torch.manual_seed(0)
+    net = FERNet()
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.01)
+    X, y = torch.randn(64, 1, 48, 48), torch.randint(0, 7, (64,))
+    for step in range(steps + 2):
+        if step == 2:  # the first steps allocate
+            started = time.perf_counter()
+        loss = torch.nn.functional.cross_entropy(net(X), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return 64 * steps / (time.perf_counter() - started)
+
+
+def capacity(steps):
+    def run(threads, copies):
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+        procs = [subprocess.Popen([sys.executable, str(HERE), "--steps-only", str(steps)],
+                                  env=env, stdout=subprocess.PIPE, text=True)
+                 for _ in range(copies)]
+        return [float(p.communicate()[0]) for p in procs]
+
+    one = run(1, 1)[0]
+    two_threads = run(2, 1)[0]
+    two_procs = run(1, 2)
+    print("1. capacity (FERNet training steps, batch 64, images/s)")
+    print(f"   1 process, 1 thread     : {one:7.0f}")
+    print(f"   1 process, 2 threads    : {two_threads:7.0f}  ({two_threads / one:.2f}x)")
+    print(f"   2 processes, 1 thread   : {sum(two_procs):7.0f}  ({sum(two_procs) / one:.2f}x; "
+          f"each {two_procs[0]:.0f} and {two_procs[1]:.0f})", flush=True)
+
+
+# -- 2. start-up ---------------------------------------------------------------
+
+def _import_estimators():
+    started = time.perf_counter()
+    import skorch  # noqa: F401
+    import torch  # noqa: F401
+
+    from fer_sklearn import _classifiers  # noqa: F401
+    return time.perf_counter() - started
+
+
+def _threads():
+    import torch
+
+    return torch.get_num_threads()
+
+
+def cluster(n_workers, torch_threads):
+    """A LocalCluster of single-threaded worker processes whose torch runs
+    ``torch_threads`` threads (Dask sets OMP_NUM_THREADS=1 in workers unless
+    told otherwise)."""
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                        dashboard_address=None, host="127.0.0.1",
+                        env={"OMP_NUM_THREADS": str(torch_threads),
+                             "MKL_NUM_THREADS": str(torch_threads)})
+
+
+def warm(client, model=None):
+    """Import the estimators (and load a shipped model) on every worker;
+    return the slowest worker's seconds."""
+    seconds = client.run(_import_estimators)
+    if model is not None:
+        from fer_sklearn._analyze import _classifier
+
+        client.run(_classifier, model)
+    threads = client.run(_threads)
+    return max(seconds.values()), sorted(threads.values())
+
+
+def startup():
+    from distributed import Client
+
+    print("2. worker start-up")
+    for n_workers in (1, 2):
         started = time.perf_counter()
+        with cluster(n_workers, 1) as local, Client(local) as client:
+            up = time.perf_counter() - started
+            imports, _ = warm(client)
+            print(f"   {n_workers} worker(s): cluster up in {up:5.1f} s; first import of "
+                  f"torch + skorch + estimators {imports:5.1f} s", flush=True)
+
+
+# -- 3. workloads --------------------------------------------------------------
+
+def grid_search(X, y, epochs):
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    from fer_sklearn import FERCNNClassifier
+
+    return GridSearchCV(
+        FERCNNClassifier(max_epochs=epochs, random_state=0),
+        {"lr": [0.01, 0.05], "module__width": [16, 32]},
+        cv=StratifiedKFold(2, shuffle=True, random_state=0),
+        refit=False,
+    )
+
+
+def run_grid(X, y, epochs, client=None):
+    import joblib
+
+    search = grid_search(X, y, epochs)
+    started = time.perf_counter()
+    if client is None:
+        search.fit(X, y)
+    else:
         with joblib.parallel_backend("dask"):
             search.fit(X, y)
-        return time.perf_counter() - started
+    return time.perf_counter() - started, search.cv_results_["mean_test_score"]
+
+
+def run_analyze(photos, client=None):
+    from fer_sklearn import analyze
+
+    started = time.perf_counter()
+    table = analyze(photos, "cnn", client=client)
+    return time.perf_counter() - started, table
+
+
+def workloads(parts, args):
+    from distributed import Client
+
+    import torch
+
+    torch.set_num_threads(2)
+    if "grid" in parts:
+        from fer_sklearn import LabelMerger, load_fer2013_sample
+
+        faces = load_fer2013_sample()
+        X, y = faces.data, LabelMerger().fit_transform(faces.target)
+        serial, scores = run_grid(X, y, args.epochs)
+        print(f"3a. GridSearchCV, 4 candidates x 2 folds, {len(X)} faces, "
+              f"{args.epochs} epochs")
+        print(f"   serial, torch 2 threads         : {serial:6.1f} s", flush=True)
+        for n_workers, threads in ((1, 2), (2, 1)):
+            with cluster(n_workers, threads) as local, Client(local) as client:
+                _, seen = warm(client)
+                seconds, dask_scores = run_grid(X, y, args.epochs, client)
+            same = np.allclose(scores, dask_scores)
+            print(f"   {n_workers} worker(s), torch {seen} thread(s): {seconds:6.1f} s "
+                  f"({serial / seconds:.2f}x serial; scores equal: {same})", flush=True)
+    if "analyze" in parts:
+        files = sorted(p for p in Path(args.photos).iterdir()
+                       if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        photos = [str(p) for p in files] * args.photo_repeats
+        run_analyze(photos[:1])  # load the model and the detector once
+        serial, table = run_analyze(photos)
+        print(f"3b. analyze, {len(photos)} photos ({len(files)} files x "
+              f"{args.photo_repeats}), model cnn")
+        print(f"   serial, torch 2 threads         : {serial:6.1f} s", flush=True)
+        for n_workers, threads in ((1, 2), (2, 1)):
+            with cluster(n_workers, threads) as local, Client(local) as client:
+                _, seen = warm(client, "cnn")
+                seconds, dask_table = run_analyze(photos, client)
+            same = dask_table.equals(table)
+            print(f"   {n_workers} worker(s), torch {seen} thread(s): {seconds:6.1f} s "
+                  f"({serial / seconds:.2f}x serial; table equal: {same})", flush=True)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n-images", type=int, default=600)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--parts", default="capacity,startup,grid,analyze")
+    parser.add_argument("--steps", type=int, default=40, help="capacity: training steps")
+    parser.add_argument("--epochs", type=int, default=10, help="grid: epochs per fit")
+    parser.add_argument("--photos", default=str(HERE.parents[2] / "shared" / "photos"))
+    parser.add_argument("--photo-repeats", type=int, default=12)
+    parser.add_argument("--steps-only", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    faces = load_fer2013_sample()
-    X = faces.data[: args.n_images]
-    y = LabelMerger().fit_transform(faces.target[: args.n_images])
-    one = search_time(1, X, y, args.epochs)
-    two = search_time(2, X, y, args.epochs)
-    print(f"grid of 4 candidates x 2 folds, {len(X)} faces, {args.epochs} epochs each")
-    print(f"1 worker : {one:6.1f} s")
-    print(f"2 workers: {two:6.1f} s")
-    print(f"speed-up : {one / two:6.2f}x")
+    if args.steps_only:  # a capacity child process
+        print(train_steps(args.steps_only))
+        return
+    parts = args.parts.split(",")
+    if "capacity" in parts:
+        capacity(args.steps)
+    if "startup" in parts:
+        startup()
+    workloads(parts, args)
 
 
 if __name__ == "__main__":

@@ -115,9 +115,19 @@ def main(argv=None):
     parser.add_argument("--score-every", type=int, default=10,
                         help="read PublicTest every N epochs (and at the last)")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=JSON",
+                        help="override an estimator parameter of the recipe, e.g. "
+                             "module__init='\"torch\"' or rescale=null (ablations)")
     parser.add_argument("--limit", type=int, default=None,
                         help="train on the first N Training rows only (smoke tests)")
     args = parser.parse_args(argv)
+    overrides = {}
+    for item in args.param:
+        key, _, value = item.partition("=")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            parser.error(f"--param {item}: the value must be JSON (strings in quotes)")
 
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -153,6 +163,7 @@ def main(argv=None):
         random_state=args.seed,
         callbacks=callbacks,
         **split,
+        **overrides,
     )
     print(f"{args.recipe}: {type(clf).__name__}, {epochs} epochs, seed {args.seed}, "
           f"{len(X)} faces", flush=True)
@@ -166,6 +177,7 @@ def main(argv=None):
     summary = dict(
         model=args.recipe,
         recipe={**recipe, **public},
+        overrides=overrides,
         seed=args.seed,
         epochs=epochs,
         init=None,

@@ -160,3 +160,18 @@ def test_study_run_validates_every_epoch_and_ships_its_history(csv, tmp_path, fe
     # the loaded classifier's history is the run's curve
     assert clf.history[:, "valid_acc"] == [entry["valid_acc"] for entry in log["log"]]
     assert clf.history[:, "train_loss"] == [entry["train_loss"] for entry in log["log"]]
+
+
+def test_recipe_parameters_can_be_overridden_for_ablations(csv, tmp_path):
+    train = script("train_pretrained")
+    run = tmp_path / "ablation"
+    assert train.main(["study", "--epochs", "1", "--out", str(run), "--data", csv,
+                       "--threads", "1", "--param", 'module__init="torch"',
+                       "--param", "rescale=null"]) == 0
+    log = json.loads((run / "log.json").read_text())
+    assert log["overrides"] == {"module__init": "torch", "rescale": None}
+    assert log["recipe"]["module__init"] == "torch" and log["recipe"]["rescale"] is None
+    checkpoint = torch.load(run / "last.pt", weights_only=True)
+    assert checkpoint["pixel_std"] != 255.0  # standardised, not rescaled
+    with pytest.raises(SystemExit):
+        train.main(["study", "--out", str(run), "--data", csv, "--param", "rescale=1/255"])
