@@ -126,7 +126,11 @@ def load_pretrained(name="cnn", **params):
 
     Trained on the Training rows of FER2013 (7 classes), the checkpoint
     chosen on PublicTest; ``classes_`` are the int codes 0..6 (0 angry,
-    1 disgust, 2 fear, 3 happy, 4 sad, 5 surprise, 6 neutral). The file's
+    1 disgust, 2 fear, 3 happy, 4 sad, 5 surprise, 6 neutral). The
+    exception is ``"study"``, the course study's network trained by its
+    protocol for comparison: 6 classes (Disgust merged into Angry, codes
+    0, 2, 3, 4, 5, 6), the model of its last epoch (32), and its training
+    curve in ``history``. The file's
     sha256 is checked before it is unzipped (gzip, in memory) and read with
     ``torch.load(weights_only=True)``. No optimizer is built (inference
     needs none); ``partial_fit`` builds one when training goes on.
@@ -134,10 +138,11 @@ def load_pretrained(name="cnn", **params):
 
     Parameters
     ----------
-    name : {"cnn", "cnn-ensemble", "rnn"}, default="cnn"
+    name : {"cnn", "cnn-ensemble", "rnn", "study"}, default="cnn"
         ``"cnn"`` (the default: one FERNet distilled from the ensemble, two
-        forward passes per face with flip averaging) and ``"cnn-ensemble"``
-        (six FERNets, the most accurate, six times the cost) are
+        forward passes per face with flip averaging), ``"cnn-ensemble"``
+        (six FERNets, the most accurate, six times the cost) and
+        ``"study"`` (:class:`~fer_sklearn.networks.StudyCNN`, 6 classes) are
         :class:`FERCNNClassifier` objects; ``"rnn"`` (ReNet) is a
         :class:`FERRNNClassifier`.
     **params
