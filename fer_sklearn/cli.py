@@ -18,7 +18,7 @@ from ._recipes import recipe_names
 # torch, pandas, scikit-learn and matplotlib are imported by the commands
 # that use them, so that ``fer-sklearn --help`` answers at once.
 
-MODEL_CHOICES = ("cnn", "cnn-ensemble", "rnn")
+MODEL_CHOICES = ("cnn", "cnn-ensemble", "rnn", "study")
 RECIPE_NAMES = recipe_names()
 
 
@@ -40,6 +40,15 @@ def _load_model(spec, tta=None):
         )
     # weights and metadata only: a model file cannot run code when read
     return load_model_file(path, **params)
+
+
+def _truth_for(model, y):
+    """FER2013's 7 codes, merged (Disgust into Angry) for a 6-class model."""
+    if len(model.classes_) == 6 and 1 not in model.classes_:
+        from ._label_merger import LabelMerger
+
+        return LabelMerger().fit(np.arange(7)).transform(y)
+    return y
 
 
 def report(model, X, y, *, split, stream=None):
@@ -118,9 +127,15 @@ def _demo(args):
     print(f"fer_sklearn demo: {what} on the bundled sample")
     print("(the sample is drawn from PublicTest, the split the shipped models were "
           "selected on:\n these are validation figures, not test figures)\n")
-    proba = report(model, faces.data, faces.target, split="bundled PublicTest sample")
+    truth = _truth_for(model, faces.target)
+    proba = report(model, faces.data, truth, split="bundled PublicTest sample")
     if args.out:
-        for path in write_figures(model, faces, proba, Path(args.out)):
+        from sklearn.utils import Bunch
+
+        faces = Bunch(**{**faces, "target": truth})
+        # a shipped model's training curve, where its file carries one
+        for path in write_figures(model, faces, proba, Path(args.out),
+                                  history=model.history):
             print(f"wrote {path}")
     return 0
 
@@ -201,12 +216,7 @@ def _evaluate(args):
     faces = load_fer2013(args.data, usage=usage)
     if (faces.target < 0).any():
         raise CommandError(f"{faces.filename}: the {usage} rows have no labels.")
-    y = faces.target
-    if len(model.classes_) == 6:
-        from ._label_merger import LabelMerger
-
-        y = LabelMerger().fit(np.arange(7)).transform(y)
-    report(model, faces.data, y, split=usage)
+    report(model, faces.data, _truth_for(model, faces.target), split=usage)
     return 0
 
 

@@ -30,6 +30,17 @@ def test_demo_prints_accuracy_and_writes_figures(capsys, tmp_path):
                        "label_distribution.png", "predictions.png"]
 
 
+def test_demo_of_the_study_model_merges_the_truth_and_draws_its_curve(capsys, tmp_path):
+    status, out, err = run(capsys, "demo", "--model", "study", "--out", str(tmp_path))
+    assert status == 0, err
+    assert "accuracy, 7 classes" not in out and "accuracy, 6 classes" in out
+    # the report's truth is merged: angry's support counts disgust's faces too
+    faces = load_fer2013_sample()
+    angry = int(np.isin(faces.target, [0, 1]).sum())
+    assert re.search(rf"angry\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+{angry}\n", out)
+    assert "history.png" in {p.name for p in tmp_path.glob("*.png")}
+
+
 def test_console_script_runs():
     result = subprocess.run(
         [sys.executable, "-m", "fer_sklearn.cli", "predict", "--help"],

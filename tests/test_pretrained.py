@@ -11,6 +11,7 @@ import torch
 from fer_sklearn import FERCNNClassifier, FERRNNClassifier, LabelMerger, load_fer2013_sample, load_pretrained
 from fer_sklearn import _pretrained
 from fer_sklearn._pretrained import dequantize, pretrained_info, quantize_int8
+from fer_sklearn.networks import StudyCNN
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,7 @@ def test_pretrained_params_and_size():
 
 
 def test_unknown_name():
-    with pytest.raises(ValueError, match=r"Unknown pretrained model 'vgg'; choose one of \['cnn', 'cnn-ensemble', 'rnn'\]"):
+    with pytest.raises(ValueError, match=r"Unknown pretrained model 'vgg'; choose one of \['cnn', 'cnn-ensemble', 'rnn', 'study'\]"):
         load_pretrained("vgg")
 
 
@@ -63,7 +64,7 @@ def test_tampered_weights_are_refused(tmp_path, monkeypatch):
         load_pretrained("cnn")
 
 
-@pytest.mark.parametrize("name", [name for name, _ in NAMES])
+@pytest.mark.parametrize("name", [name for name, _ in NAMES] + ["study"])
 def test_int8_files_load_as_float32(name):
     entry, data = _pretrained._read_verified(name)
     stored = torch.load(io.BytesIO(gzip.decompress(data)), map_location="cpu", weights_only=True)
@@ -177,3 +178,21 @@ def test_init_from_pretrained_refuses_other_classes_or_networks(sample):
     with pytest.raises(ValueError, match=r"the shipped network \(FERNet, .*does not fit this "
                                          r"classifier's \(FERNet, \{'width': 8\}\)"):
         FERCNNClassifier(max_epochs=1, module__width=8, callbacks=init).fit(X, y)
+
+
+def test_the_study_model_is_its_protocol_at_epoch_32(sample):
+    study = load_pretrained("study")
+    info = pretrained_info()["study"]
+    assert isinstance(study.module_.network, StudyCNN)
+    assert study.classes_.tolist() == [0, 2, 3, 4, 5, 6]  # Disgust merged into Angry
+    assert (study.pixel_mean_, study.pixel_std_) == (0.0, 255.0)  # Keras' rescale=1/255
+    assert study.tta is False and info["trained_on"].endswith("6 classes")
+    run = info["runs"][0]
+    assert run["epoch"] == run["epochs"] == 32 and run["recipe"]["module__init"] == "keras"
+    # the run's curve travels with the weights: PublicTest every epoch
+    assert len(study.history) == 32
+    assert all({"train_loss", "train_acc", "valid_loss", "valid_acc"} <= set(row)
+               for row in study.history)
+    assert study.history[-1, "valid_acc"] == pytest.approx(run["publictest_acc_6"], abs=0.01)
+    y6 = LabelMerger().fit_transform(sample.target)
+    assert study.score(sample.data, y6) > 0.45
