@@ -174,7 +174,8 @@ def workloads(parts, args):
         from fer_sklearn import LabelMerger, load_fer2013_sample
 
         faces = load_fer2013_sample()
-        X, y = faces.data, LabelMerger().fit_transform(faces.target)
+        X = faces.data[: args.n_faces]
+        y = LabelMerger().fit_transform(faces.target[: args.n_faces])
         serial, scores = run_grid(X, y, args.epochs)
         print(f"3a. GridSearchCV, 4 candidates x 2 folds, {len(X)} faces, "
               f"{args.epochs} epochs")
@@ -209,6 +210,7 @@ def main(argv=None):
     parser.add_argument("--parts", default="capacity,startup,grid,analyze")
     parser.add_argument("--steps", type=int, default=40, help="capacity: training steps")
     parser.add_argument("--epochs", type=int, default=10, help="grid: epochs per fit")
+    parser.add_argument("--n-faces", type=int, default=900, help="grid: sample faces used")
     parser.add_argument("--photos", default=str(HERE.parents[2] / "shared" / "photos"))
     parser.add_argument("--photo-repeats", type=int, default=12)
     parser.add_argument("--steps-only", type=int, default=None, help=argparse.SUPPRESS)

@@ -331,7 +331,8 @@ class _FERClassifierBase(NeuralNetClassifier):
             if y is not None:
                 y = self._encode(check_labels(y, len(images)))
             dataset = super().get_dataset(images, y)
-        dataset.fer_prepared = True
+        if dataset is not X:  # made here (never mark a caller's own Dataset)
+            dataset.fer_prepared = True
         return dataset
 
     def get_split_datasets(self, X, y=None, **fit_params):
