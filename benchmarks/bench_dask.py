@@ -13,16 +13,20 @@ Three parts, each printed as it finishes:
    FERCNNClassifier (joblib's Dask backend) and ``analyze`` over the photos
    folder (repeated), each run serially with torch's 2 threads, on 1 Dask
    worker whose torch has 2 threads, and on 2 single-threaded workers.
-   Warm workers (imports done, models loaded) are timed; the start-up is
-   part 2's. Results are checked equal to the serial run's.
+   The 2-worker layout also runs with ``TORCH_MALLOC`` (glibc's malloc
+   thresholds; see below) instead of Dask's default worker environment. Warm
+   workers (imports done, models loaded) are timed; the start-up is part
+   2's. Results are checked equal to the serial run's (a model trained
+   with 1 thread may differ in its last digits from one trained with 2).
 
 Usage::
 
     python benchmarks/bench_dask.py [--parts capacity,startup,grid,analyze]
-        [--epochs 10] [--photo-repeats 12] [--photos ../shared/photos]
+        [--epochs 12] [--photo-repeats 60] [--photos ../shared/photos]
 """
 
 import argparse
+import logging
 import os
 import subprocess
 import sys
@@ -91,16 +95,36 @@ def _threads():
     return torch.get_num_threads()
 
 
-def cluster(n_workers, torch_threads):
+#: glibc settings for workers that train PyTorch models. Dask's nanny sets
+#: MALLOC_TRIM_THRESHOLD_=65536 in every worker it spawns; setting it at all
+#: fixes glibc's mmap threshold at 128 KiB, so every large tensor is mmapped
+#: and page-faulted anew at each step (fits 1.4x slower here). Large
+#: thresholds keep those buffers on the heap.
+TORCH_MALLOC = {"MALLOC_TRIM_THRESHOLD_": 2**27, "MALLOC_MMAP_THRESHOLD_": 2**25}
+
+
+def cluster(n_workers, torch_threads, malloc=None):
     """A LocalCluster of single-threaded worker processes whose torch runs
     ``torch_threads`` threads (Dask sets OMP_NUM_THREADS=1 in workers unless
-    told otherwise)."""
+    told otherwise); ``malloc`` adds glibc settings before the workers start."""
+    import dask
     from distributed import LocalCluster
 
-    return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                        dashboard_address=None, host="127.0.0.1",
-                        env={"OMP_NUM_THREADS": str(torch_threads),
-                             "MKL_NUM_THREADS": str(torch_threads)})
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ"))
+    environ.update(OMP_NUM_THREADS=torch_threads, MKL_NUM_THREADS=torch_threads,
+                   **(malloc or {}))
+    # the nanny sets these in this process's environment before it spawns a
+    # worker, and leaves them there: restore ours, so that the next cluster
+    # starts from the same environment
+    saved = dict(os.environ)
+    try:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+            return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                dashboard_address=None, host="127.0.0.1",
+                                silence_logs=logging.CRITICAL)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def warm(client, model=None):
@@ -164,6 +188,15 @@ def run_analyze(photos, client=None):
     return time.perf_counter() - started, table
 
 
+#: (workers, torch threads per worker, glibc settings)
+CONFIGS = [(1, 2, None), (2, 1, None), (2, 1, TORCH_MALLOC)]
+
+
+def describe(n_workers, threads, malloc):
+    return (f"{n_workers} worker(s), torch {'+'.join(map(str, threads))} thread(s), "
+            f"{'tuned malloc' if malloc else 'Dask default '}")
+
+
 def workloads(parts, args):
     from distributed import Client
 
@@ -179,13 +212,14 @@ def workloads(parts, args):
         serial, scores = run_grid(X, y, args.epochs)
         print(f"3a. GridSearchCV, 4 candidates x 2 folds, {len(X)} faces, "
               f"{args.epochs} epochs")
-        print(f"   serial, torch 2 threads         : {serial:6.1f} s", flush=True)
-        for n_workers, threads in ((1, 2), (2, 1)):
-            with cluster(n_workers, threads) as local, Client(local) as client:
+        print(f"   serial, torch 2 threads                          : {serial:6.1f} s",
+              flush=True)
+        for n_workers, threads, malloc in CONFIGS:
+            with cluster(n_workers, threads, malloc) as local, Client(local) as client:
                 _, seen = warm(client)
                 seconds, dask_scores = run_grid(X, y, args.epochs, client)
             same = np.allclose(scores, dask_scores)
-            print(f"   {n_workers} worker(s), torch {seen} thread(s): {seconds:6.1f} s "
+            print(f"   {describe(n_workers, seen, malloc)}: {seconds:6.1f} s "
                   f"({serial / seconds:.2f}x serial; scores equal: {same})", flush=True)
     if "analyze" in parts:
         files = sorted(p for p in Path(args.photos).iterdir()
@@ -195,13 +229,14 @@ def workloads(parts, args):
         serial, table = run_analyze(photos)
         print(f"3b. analyze, {len(photos)} photos ({len(files)} files x "
               f"{args.photo_repeats}), model cnn")
-        print(f"   serial, torch 2 threads         : {serial:6.1f} s", flush=True)
-        for n_workers, threads in ((1, 2), (2, 1)):
-            with cluster(n_workers, threads) as local, Client(local) as client:
+        print(f"   serial, torch 2 threads                          : {serial:6.1f} s",
+              flush=True)
+        for n_workers, threads, malloc in CONFIGS:
+            with cluster(n_workers, threads, malloc) as local, Client(local) as client:
                 _, seen = warm(client, "cnn")
                 seconds, dask_table = run_analyze(photos, client)
             same = dask_table.equals(table)
-            print(f"   {n_workers} worker(s), torch {seen} thread(s): {seconds:6.1f} s "
+            print(f"   {describe(n_workers, seen, malloc)}: {seconds:6.1f} s "
                   f"({serial / seconds:.2f}x serial; table equal: {same})", flush=True)
 
 
@@ -209,10 +244,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--parts", default="capacity,startup,grid,analyze")
     parser.add_argument("--steps", type=int, default=40, help="capacity: training steps")
-    parser.add_argument("--epochs", type=int, default=10, help="grid: epochs per fit")
+    parser.add_argument("--epochs", type=int, default=12, help="grid: epochs per fit")
     parser.add_argument("--n-faces", type=int, default=900, help="grid: sample faces used")
     parser.add_argument("--photos", default=str(HERE.parents[2] / "shared" / "photos"))
-    parser.add_argument("--photo-repeats", type=int, default=12)
+    parser.add_argument("--photo-repeats", type=int, default=60)
     parser.add_argument("--steps-only", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.steps_only:  # a capacity child process

@@ -8,7 +8,8 @@ Detection: dlib's frontal-face detector (HOG features and a linear SVM,
 built into dlib: no model file), run on a copy of the image whose long side
 is ``work_size`` pixels (800: small faces are enlarged, large photos need not
 be searched at full resolution), with one upsampling step, so faces down to
-about 40 pixels of that copy are found. Boxes scoring below ``threshold``
+about 40 pixels of that copy are found; two steps (20 pixels) for images
+over 2000 pixels, whose faces shrink most in that copy. Boxes scoring below ``threshold``
 are dropped (0: dlib's own decision threshold).
 
 Framing: FER2013's faces fill their 48x48 frame from the forehead to the
@@ -46,7 +47,11 @@ def _detector():
     return _DETECTOR
 
 
-def detect_faces(grey, *, work_size=800, upsample=1, threshold=0.0):
+#: images whose long side exceeds this are searched with two upsampling steps
+LARGE_IMAGE = 2000
+
+
+def detect_faces(grey, *, work_size=800, upsample=None, threshold=0.0):
     """Boxes ``(x, y, width, height)`` of the faces in a greyscale image.
 
     Parameters
@@ -54,9 +59,12 @@ def detect_faces(grey, *, work_size=800, upsample=1, threshold=0.0):
     grey : ndarray of shape (height, width), uint8
     work_size : int, default=800
         The image is searched at this long side (scaled up or down).
-    upsample : int, default=1
+    upsample : int or None, default=None
         dlib's upsampling steps: each finds faces half as large, at four
-        times the cost.
+        times the cost. None: 1, or 2 for images whose long side exceeds
+        2000 pixels (phone photos, where a group's faces are small: on
+        4032-pixel synthetic group photos, faces 90 pixels wide were found
+        with 2 steps and missed with 1; ``benchmarks/bench_faces.py``).
     threshold : float, default=0.0
         Smallest detection score kept; higher drops doubtful boxes.
 
@@ -71,6 +79,8 @@ def detect_faces(grey, *, work_size=800, upsample=1, threshold=0.0):
     if grey.ndim != 2:
         raise ValueError(f"expected a greyscale image of shape (height, width); got {grey.shape}.")
     height, width = grey.shape
+    if upsample is None:
+        upsample = 2 if max(height, width) > LARGE_IMAGE else 1
     scale = work_size / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     work = grey if size == (width, height) else np.asarray(

@@ -63,6 +63,24 @@ def test_one_box_per_face_in_the_real_photos(model):
     assert couple["face"].tolist() == [0, 1] and couple["x"].is_monotonic_increasing
 
 
+@needs_photos
+def test_small_faces_of_a_large_group_photo_are_found():
+    """Seven faces 90 pixels wide on a 4032-pixel canvas (a phone photo of a
+    group): the default searches such large images with two upsampling
+    steps; one step misses them all."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_faces import face_tiles, found, group_photo
+
+    portraits = [np.asarray(Image.open(p).convert("L")) for p in sorted(PHOTOS.glob("img*.jpg"))]
+    canvas, faces = group_photo(face_tiles(portraits[:7]), 7, 90, np.random.default_rng(0))
+    assert found(faces, detect_faces(canvas)) == (7, 0)
+    assert found(faces, detect_faces(canvas, upsample=1))[0] < 7
+    # no box on a large image without faces either
+    assert detect_faces(no_face((1600, 4032))) == []
+
+
 def test_no_box_on_an_image_without_faces(model):
     table = analyze(no_face(), model)
     assert len(table) == 0 and list(table.columns) == COLUMNS
