@@ -18,10 +18,11 @@ For each setting of :func:`fer_sklearn._faces.detect_faces` (``work_size``,
 
 Usage::
 
-    python benchmarks/bench_faces.py [--photos ../shared/photos] [--group 7]
+    python benchmarks/bench_faces.py [--photos ../shared/photos] [--group 7] [--csv FILE]
 """
 
 import argparse
+import csv
 import statistics
 import time
 from pathlib import Path
@@ -94,6 +95,7 @@ def main(argv=None):
     parser.add_argument("--photos", default=str(HERE.parents[2] / "shared" / "photos"))
     parser.add_argument("--group", type=int, default=7, help="faces per group photo")
     parser.add_argument("--groups", type=int, default=3, help="group photos per face width")
+    parser.add_argument("--csv", default=None, help="also write the table here (CSV)")
     args = parser.parse_args(argv)
     folder = Path(args.photos)
     portraits = [read_grey(p) for p in sorted(folder.glob("img*.jpg"))]
@@ -109,6 +111,7 @@ def main(argv=None):
         f"group, faces {w} px" for w in FACE_WIDTHS] + ["ms/photo"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
+    table = []
     for work_size, upsample in SETTINGS:
         seconds, exact = [], 0
         for grey in portraits:
@@ -126,6 +129,10 @@ def main(argv=None):
             cells.append(f"{hits}/{args.group * len(counts)}" + (f" (+{extra})" if extra else ""))
         cells.append(f"{1000 * statistics.median(seconds):.0f}")
         print("| " + " | ".join(cells) + " |", flush=True)
+        table.append(cells)
+    if args.csv:
+        with open(args.csv, "w", newline="") as handle:
+            csv.writer(handle).writerows([header, *table])
 
 
 if __name__ == "__main__":
