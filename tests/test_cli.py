@@ -76,7 +76,7 @@ def test_predict_any_size_and_json(capsys, tmp_path):
         (["predict", "missing.png"], r"missing.png: no such file"),
         (["predict", "{text}"], r"notes.txt: not a readable image"),
         (["predict", "--model", "{text}", "x.png"], r"notes.txt is not a fer_sklearn model file"),
-        (["predict", "--model", "nothing.pkl", "x.png"], r"neither one of \['cnn', 'cnn-ensemble', 'rnn'\] nor an existing file"),
+        (["predict", "--model", "nothing.pkl", "x.png"], r"neither one of \['cnn', 'cnn-ensemble', 'rnn', 'study'\] nor an existing file"),
         (["evaluate", "--data", "nowhere.csv"], r"FER2013 not found"),
         (["evaluate", "--data", "{cut}"], r"cut.csv.gz: the gzip file is truncated"),
         (["evaluate", "--data", "{cr}"], r"cr.csv, line 2: expected 3 comma-separated fields"),
