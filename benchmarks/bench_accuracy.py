@@ -107,7 +107,7 @@ def main(argv=None):
     table = []
     for row in rows:
         acc7 = "n/a (6-class model)" if row["acc7"] is None else f"{row['acc7']:.2%}"
-        recalls = ["-" if np.isnan(r) else f"{r:.2f}" for r in row["recall"]]
+        recalls = ["n/a" if np.isnan(r) else f"{r:.2f}" for r in row["recall"]]
         cells = [row["model"], acc7, f"{row['acc6']:.2%}", *recalls,
                  f"{row['images_per_s']:,.0f}"]
         table.append(cells)

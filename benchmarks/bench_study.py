@@ -83,8 +83,8 @@ def main(argv=None):
              *[f"recall {n}" for n in names]],
             [["this reproduction", f"{valid[best]:.2%} (epoch {best + 1})", f"{valid[-1]:.2%}",
               f"{accuracy:.2%}", "withheld here", *[f"{r:.2f}" for r in recall]],
-             ["the study", f"{STUDY['best validation'][1]:.2%} (epoch 9)", "-", "-",
-              f"{STUDY['test (final model)']:.2%}", *["-"] * len(names)]],
+             ["the study", f"{STUDY['best validation'][1]:.2%} (epoch 9)", "not reported", "not reported",
+              f"{STUDY['test (final model)']:.2%}", *["not reported"] * len(names)]],
         )
 
 if __name__ == "__main__":

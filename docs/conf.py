@@ -49,6 +49,11 @@ exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py",
 html_theme = "pydata_sphinx_theme"
 html_title = "fer_sklearn"
 html_theme_options = {"navigation_with_keys": False}
+# no left sidebar: the pages are short and their tables wide; the top bar and
+# the right-hand "On this page" navigate
+html_sidebars = {"**": []}
+html_static_path = ["_static"]
+html_css_files = ["fer_sklearn.css"]
 
 sphinx_gallery_conf = {
     "examples_dirs": "examples",
