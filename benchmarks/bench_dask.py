@@ -154,7 +154,7 @@ def startup():
 
 # -- 3. workloads --------------------------------------------------------------
 
-def grid_search(X, y, epochs):
+def grid_search(epochs):
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
     from fer_sklearn import FERCNNClassifier
@@ -170,7 +170,7 @@ def grid_search(X, y, epochs):
 def run_grid(X, y, epochs, client=None):
     import joblib
 
-    search = grid_search(X, y, epochs)
+    search = grid_search(epochs)
     started = time.perf_counter()
     if client is None:
         search.fit(X, y)
@@ -197,9 +197,25 @@ def describe(n_workers, threads, malloc):
             f"{'tuned malloc' if malloc else 'Dask default '}")
 
 
-def workloads(parts, args):
+def compare_layouts(run, what, model=None):
+    """Time ``run(client)`` serially (``client=None``) and on each layout of
+    CONFIGS (warm workers), checking each result equal to the serial one."""
     from distributed import Client
 
+    serial, expected = run(None)
+    print(f"   serial, torch 2 threads                          : {serial:6.1f} s",
+          flush=True)
+    for n_workers, threads, malloc in CONFIGS:
+        with cluster(n_workers, threads, malloc) as local, Client(local) as client:
+            _, seen = warm(client, model)
+            seconds, result = run(client)
+        same = (np.allclose(expected, result) if isinstance(expected, np.ndarray)
+                else result.equals(expected))
+        print(f"   {describe(n_workers, seen, malloc)}: {seconds:6.1f} s "
+              f"({serial / seconds:.2f}x serial; {what} equal: {same})", flush=True)
+
+
+def workloads(parts, args):
     import torch
 
     torch.set_num_threads(2)
@@ -209,35 +225,17 @@ def workloads(parts, args):
         faces = load_fer2013_sample()
         X = faces.data[: args.n_faces]
         y = LabelMerger().fit_transform(faces.target[: args.n_faces])
-        serial, scores = run_grid(X, y, args.epochs)
         print(f"3a. GridSearchCV, 4 candidates x 2 folds, {len(X)} faces, "
-              f"{args.epochs} epochs")
-        print(f"   serial, torch 2 threads                          : {serial:6.1f} s",
-              flush=True)
-        for n_workers, threads, malloc in CONFIGS:
-            with cluster(n_workers, threads, malloc) as local, Client(local) as client:
-                _, seen = warm(client)
-                seconds, dask_scores = run_grid(X, y, args.epochs, client)
-            same = np.allclose(scores, dask_scores)
-            print(f"   {describe(n_workers, seen, malloc)}: {seconds:6.1f} s "
-                  f"({serial / seconds:.2f}x serial; scores equal: {same})", flush=True)
+              f"{args.epochs} epochs", flush=True)
+        compare_layouts(lambda client: run_grid(X, y, args.epochs, client), "scores")
     if "analyze" in parts:
         files = sorted(p for p in Path(args.photos).iterdir()
                        if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
         photos = [str(p) for p in files] * args.photo_repeats
         run_analyze(photos[:1])  # load the model and the detector once
-        serial, table = run_analyze(photos)
         print(f"3b. analyze, {len(photos)} photos ({len(files)} files x "
-              f"{args.photo_repeats}), model cnn")
-        print(f"   serial, torch 2 threads                          : {serial:6.1f} s",
-              flush=True)
-        for n_workers, threads, malloc in CONFIGS:
-            with cluster(n_workers, threads, malloc) as local, Client(local) as client:
-                _, seen = warm(client, "cnn")
-                seconds, dask_table = run_analyze(photos, client)
-            same = dask_table.equals(table)
-            print(f"   {describe(n_workers, seen, malloc)}: {seconds:6.1f} s "
-                  f"({serial / seconds:.2f}x serial; table equal: {same})", flush=True)
+              f"{args.photo_repeats}), model cnn", flush=True)
+        compare_layouts(lambda client: run_analyze(photos, client), "table", model="cnn")
 
 
 def main(argv=None):
