@@ -1,20 +1,27 @@
 """Face finding on real photos and on synthetic group photos, per detector setting.
 
-For each setting of :func:`fer_sklearn._faces.detect_faces` (``work_size``,
-``upsample``) it prints:
+Rows: the shipped RetinaFace detector (:func:`fer_sklearn._faces.detect_faces`)
+at several ``work_size`` and ``threshold`` settings, and, where dlib is
+installed (``pip install dlib-bin``; no longer a dependency), dlib's HOG
+frontal-face detector as fer_sklearn used it before (an 800-pixel copy, one
+or two upsampling steps). Columns:
 
 - **portraits**: how many of the single portraits in the photos folder
-  (``img*.jpg``, one face each) give exactly one box, and the boxes found
-  in ``couple.jpg`` (two faces);
+  (``img*.jpg``, one face each) give exactly one box, as they are (at most
+  1280 px) and enlarged to a phone photo's 4032 px (faces 500 to 1700 px
+  long), and the boxes found in ``couple.jpg`` (two faces);
+- **no face**: how many of the images without a face hold a box: the
+  parts of each portrait left, right of and below its face (a wall, hair,
+  a shirt, a necklace), and scikit-learn's two sample photos;
 - **groups**: faces found in synthetic group photos (and, in brackets,
-  boxes on no face): ``--group`` faces
-  (cut from the portraits with their surroundings, each scaled so that its
-  face is ``W`` pixels wide) side by side on a grey canvas as wide as a
-  phone photo (4032 px), for several ``W``. A face counts as found when a
-  box's centre falls inside it. These stand in for a real group selfie,
-  which the folder lacks; the faces are ones the detector finds in their
-  own photo;
-- **ms/photo**: the median detection time over the portraits.
+  boxes on no face): ``--group`` faces (cut from the portraits with their
+  surroundings, each scaled so that its face is ``W`` pixels wide) side by
+  side on a grey canvas, for several ``W``: a phone photo's 4032x1600 and a
+  web photo's 1280x720 (the photos folder's own size). A face counts as
+  found when a box's centre falls inside it. These stand in for a real
+  group selfie, which the folder lacks;
+- **ms/photo**: the median detection time over the portraits (at most
+  1280 pixels), and over the 4032x1600 group photos.
 
 Usage::
 
@@ -31,20 +38,38 @@ import numpy as np
 from PIL import Image
 
 from fer_sklearn._faces import detect_faces
-from fer_sklearn.datasets._images import read_grey
+from fer_sklearn.datasets._images import grey_levels, read_grey
 
 HERE = Path(__file__).resolve()
-SETTINGS = [(800, 1), (1200, 1), (1600, 1), (800, 2)]
-FACE_WIDTHS = [60, 90, 130, 200]
-CANVAS = (4032, 1600)
+RETINAFACE_SETTINGS = [(640, 0.6), (1280, 0.9), (1280, 0.6), (1920, 0.6)]
+HOG_SETTINGS = [(800, 1), (800, 2)]
+#: canvas (width, height) -> the face widths placed on it
+CANVASES = {(4032, 1600): [60, 90, 130], (1280, 720): [30, 45, 60]}
+
+
+def hog_detector(work_size, upsample):
+    """dlib's HOG detector as fer_sklearn ran it before, or None without dlib."""
+    try:
+        import dlib
+    except ImportError:
+        return None
+    detector = dlib.get_frontal_face_detector()
+
+    def detect(grey):
+        scale = work_size / max(grey.shape)
+        size = (round(grey.shape[1] * scale), round(grey.shape[0] * scale))
+        work = np.asarray(Image.fromarray(grey).resize(size, Image.Resampling.BILINEAR))
+        return [(r.left() / scale, r.top() / scale, r.width() / scale, r.height() / scale)
+                for r in detector(work, upsample)]
+    return detect
 
 
 def face_tiles(portraits):
     """Each portrait's face with its surroundings (3 face widths square), and
-    the face's box inside that tile, found at full resolution."""
+    the face's width inside that tile, found at full resolution."""
     tiles = []
     for grey in portraits:
-        boxes = detect_faces(grey, work_size=max(grey.shape), upsample=1)
+        boxes = detect_faces(grey, work_size=max(grey.shape))
         if len(boxes) != 1:
             continue
         x, y, w, h = boxes[0]
@@ -56,25 +81,49 @@ def face_tiles(portraits):
     return tiles
 
 
-def group_photo(tiles, n_faces, face_width, rng):
+def group_photo(tiles, n_faces, face_width, rng, canvas_size=(4032, 1600)):
     """A canvas with ``n_faces`` tiles side by side (faces ``face_width`` px
     wide), and the faces' boxes."""
-    canvas = np.full(CANVAS[::-1], 128, dtype=np.uint8)
+    width, height = canvas_size
+    canvas = np.full((height, width), 128, dtype=np.uint8)
     chosen = rng.choice(len(tiles), size=n_faces, replace=len(tiles) < n_faces)
-    step = CANVAS[0] // n_faces
+    step = width // n_faces
+    jitter = height // 16
     faces = []
     for k, index in enumerate(chosen):
-        tile, width = tiles[index]
-        side = max(1, round(tile.shape[0] * face_width / width))
-        side = min(side, step, CANVAS[1])
+        tile, tile_face = tiles[index]
+        side = max(1, round(tile.shape[0] * face_width / tile_face))
+        side = min(side, step, height)
         scaled = np.asarray(Image.fromarray(tile).resize((side, side)))
         left = k * step + (step - side) // 2
-        top = (CANVAS[1] - side) // 2 + int(rng.integers(-100, 101)) if CANVAS[1] > side + 200 \
-            else (CANVAS[1] - side) // 2
+        top = (height - side) // 2
+        if height > side + 2 * jitter:
+            top += int(rng.integers(-jitter, jitter + 1))
         canvas[top: top + side, left: left + side] = scaled
-        shown = side * width / tile.shape[0]  # the face's width after scaling
+        shown = side * tile_face / tile.shape[0]  # the face's width after scaling
         faces.append((left + side / 2 - shown / 2, top + side / 2 - shown / 2, shown, shown))
     return canvas, faces
+
+
+def no_face_images(portraits):
+    """The parts of each portrait beside and below its face, and
+    scikit-learn's two sample photos (a temple, a flower)."""
+    from sklearn.datasets import load_sample_images
+
+    parts = []
+    for grey in portraits:
+        boxes = detect_faces(grey, work_size=max(grey.shape))
+        if len(boxes) != 1:
+            continue
+        x, y, w, h = boxes[0]
+        margin = w // 3
+        for part in (grey[:, :max(0, x - margin)], grey[:, x + w + margin:],
+                     grey[min(y + h + h // 2, grey.shape[0]):, :]):
+            if min(part.shape) > 60:
+                parts.append(np.ascontiguousarray(part))
+    samples = load_sample_images()
+    return parts + [grey_levels(Image.fromarray(image), name)
+                    for image, name in zip(samples.images, samples.filenames)]
 
 
 def found(faces, boxes):
@@ -90,6 +139,19 @@ def found(faces, boxes):
     return hits, extra
 
 
+def detectors():
+    """(name, setting, detect) of every row."""
+    rows = [("RetinaFace", f"work_size={w}, threshold={t}",
+             lambda grey, w=w, t=t: detect_faces(grey, work_size=w, threshold=t))
+            for w, t in RETINAFACE_SETTINGS]
+    for work_size, upsample in HOG_SETTINGS:
+        detect = hog_detector(work_size, upsample)
+        if detect is not None:
+            rows.append(("dlib HOG (before)", f"work_size={work_size}, upsample={upsample}",
+                         detect))
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--photos", default=str(HERE.parents[2] / "shared" / "photos"))
@@ -101,33 +163,48 @@ def main(argv=None):
     portraits = [read_grey(p) for p in sorted(folder.glob("img*.jpg"))]
     couple = read_grey(folder / "couple.jpg")
     tiles = face_tiles(portraits)
+    empty = no_face_images(portraits)
     rng = np.random.default_rng(0)
-    groups = {w: [group_photo(tiles, args.group, w, rng) for _ in range(args.groups)]
-              for w in FACE_WIDTHS}
-    print(f"{len(portraits)} portraits, couple.jpg; groups of {args.group} faces on "
-          f"{CANVAS[0]}x{CANVAS[1]} canvases ({args.groups} per face width, faces cut "
-          f"from {len(tiles)} portraits)\n")
-    header = ["work_size", "upsample", "portraits: exactly 1", "couple: boxes"] + [
-        f"group, faces {w} px" for w in FACE_WIDTHS] + ["ms/photo"]
+    groups = {(canvas, w): [group_photo(tiles, args.group, w, rng, canvas)
+                            for _ in range(args.groups)]
+              for canvas, widths in CANVASES.items() for w in widths}
+    print(f"{len(portraits)} portraits, couple.jpg, {len(empty)} images without a face; "
+          f"groups of {args.group} faces ({args.groups} per canvas and face width, faces "
+          f"cut from {len(tiles)} portraits)\n")
+    enlarged = [np.asarray(Image.fromarray(grey).resize(
+        (round(grey.shape[1] * 4032 / max(grey.shape)), round(grey.shape[0] * 4032 / max(grey.shape))),
+        Image.Resampling.BICUBIC)) for grey in portraits]
+    header = ["detector", "setting", "portraits: exactly 1", "portraits at 4032 px: exactly 1",
+              "couple: boxes",
+              "no face: images with a box"] + [
+        f"group {c[0]} px, faces {w} px" for c, w in groups] + [
+        "ms/photo (portraits)", "ms/photo (4032 px)"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     table = []
-    for work_size, upsample in SETTINGS:
+    for name, setting, detect in detectors():
         seconds, exact = [], 0
         for grey in portraits:
             started = time.perf_counter()
-            boxes = detect_faces(grey, work_size=work_size, upsample=upsample)
+            boxes = detect(grey)
             seconds.append(time.perf_counter() - started)
             exact += len(boxes) == 1
-        pairs = len(detect_faces(couple, work_size=work_size, upsample=upsample))
-        cells = [str(work_size), str(upsample), f"{exact}/{len(portraits)}", str(pairs)]
-        for w in FACE_WIDTHS:
-            counts = [found(faces, detect_faces(canvas, work_size=work_size,
-                                                upsample=upsample))
-                      for canvas, faces in groups[w]]
+        cells = [name, setting, f"{exact}/{len(portraits)}",
+                 f"{sum(len(detect(grey)) == 1 for grey in enlarged)}/{len(enlarged)}",
+                 str(len(detect(couple))),
+                 f"{sum(bool(detect(image)) for image in empty)}/{len(empty)}"]
+        for photos in groups.values():
+            counts = [found(faces, detect(canvas)) for canvas, faces in photos]
             hits, extra = (sum(c[i] for c in counts) for i in (0, 1))
             cells.append(f"{hits}/{args.group * len(counts)}" + (f" (+{extra})" if extra else ""))
         cells.append(f"{1000 * statistics.median(seconds):.0f}")
+        large = []
+        for (canvas, _), photos in groups.items():
+            for photo, _ in photos if canvas[0] == 4032 else ():
+                started = time.perf_counter()
+                detect(photo)
+                large.append(time.perf_counter() - started)
+        cells.append(f"{1000 * statistics.median(large):.0f}")
         print("| " + " | ".join(cells) + " |", flush=True)
         table.append(cells)
     if args.csv:

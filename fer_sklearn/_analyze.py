@@ -206,7 +206,8 @@ def analyze(source, model="cnn", *, detect=None, every=1, fps=None, batch_size=2
         thousands of photos, or many videos), each worker loading the model
         once. The table is the same as the serial run's, row for row.
     **detector_params
-        ``work_size``, ``upsample``, ``threshold`` of the detector.
+        ``work_size``, ``threshold``, ``overlap`` of the face detector
+        (``fer_sklearn._faces.detect_faces``; see the user guide).
 
     Returns
     -------

@@ -1,109 +1,215 @@
-"""Faces in photos: found with dlib's HOG detector, cropped as FER2013 frames them.
+"""Faces in photos: found with a RetinaFace network, cropped as FER2013 frames them.
 
 The detector knows nothing of emotions and the classifiers nothing of
 photos: :func:`detect_faces` returns boxes, :func:`crop_faces` turns each box
 into a 48x48 greyscale face framed the way FER2013's faces are framed.
 
-Detection: dlib's frontal-face detector (HOG features and a linear SVM,
-built into dlib: no model file), run on a copy of the image whose long side
-is ``work_size`` pixels (800: small faces are enlarged, large photos need not
-be searched at full resolution), with one upsampling step, so faces down to
-about 40 pixels of that copy are found; two steps (20 pixels) for images
-over 2000 pixels, whose faces shrink most in that copy. Boxes scoring below ``threshold``
-are dropped (0: dlib's own decision threshold).
+Detection: RetinaFace (Deng et al., 2020) with a MobileNet-0.25 backbone
+(423,264 parameters), shipped in the package as an ONNX graph
+(``pretrained/face_detector.onnx``, 1.7 MB, checked against its sha256
+before use; source and license in ``pretrained/face_detector.LICENSE.txt``)
+and run with ONNX Runtime on as many threads as PyTorch uses. Its anchors
+are 16 to 512 pixels wide, so an image whose long side exceeds
+``work_size`` (1280) is searched in a copy of that size, a smaller one as it
+is, and faces whose box would be over 480 pixels long there are searched in
+a second copy of 640 pixels. Boxes scoring under ``threshold`` (0.6) are
+dropped; of boxes overlapping by more than ``overlap`` (intersection over
+union 0.4) only the best is kept, and a box lying mostly inside a larger
+one is dropped.
+``benchmarks/bench_faces.py`` measures it against dlib's HOG detector, the
+default before.
 
 Framing: FER2013's faces fill their 48x48 frame from the forehead to the
 chin. Measured on the bundled sample (``scripts/calibrate_crop.py``: the
-detector run on 900 FER2013 faces enlarged 4x), a FER2013 frame is about
-1.06 to 1.28 times the side of dlib's box (median 1.06, upper quartile
-1.28), centred 0.07 box sides above the box's centre. :func:`crop_faces` cuts
-a square of ``margin`` (1.15) times the box side around that point, repeats
-the border where the square leaves the image, and resizes it to 48x48.
+detector run on the 900 sample faces enlarged 4x; one box on 861), a
+FER2013 frame is about as large as the long side of the detector's box
+(median 0.99, quartiles 0.89 and 1.08), centred 0.016 long sides above
+the box's centre. :func:`crop_faces` cuts a square of ``margin`` (1.0) long
+sides centred ``upward_shift`` (0.02) long sides above the box's centre,
+repeats the border where the square leaves the image, and resizes it to
+48x48.
 """
+
+import hashlib
+from importlib import resources
 
 import numpy as np
 
 __all__ = ["detect_faces", "crop_faces", "MARGIN", "UPWARD_SHIFT"]
 
-#: the side of a crop, in box sides (see the module docstring)
-MARGIN = 1.15
-#: how far above the box's centre a crop is centred, in box sides
-UPWARD_SHIFT = 0.07
+#: the side of a crop, in the box's long sides (see the module docstring)
+MARGIN = 1.0
+#: how far above the box's centre a crop is centred, in the box's long sides
+UPWARD_SHIFT = 0.02
 
-_DETECTOR = None
+#: the detector's graph and its sha256
+MODEL_FILE = "face_detector.onnx"
+MODEL_SHA256 = "b7a7acab55e104dce6f32cdfff929bd83946da5cd869b9e2e9bdffafd1b7e4a5"
+
+# RetinaFace's anchors: per feature stride, the anchors' sides in pixels;
+# box offsets are scaled by these variances
+_STRIDES = (8, 16, 32)
+_ANCHOR_SIDES = ((16, 32), (64, 128), (256, 512))
+_CENTRE_VARIANCE, _SIZE_VARIANCE = 0.1, 0.2
+# the network's input is BGR minus these means (a grey image repeats its levels)
+_BGR_MEAN = np.array([104.0, 117.0, 123.0], dtype=np.float32).reshape(3, 1, 1)
+
+_SESSIONS = {}
 
 
-def _detector():
-    global _DETECTOR
-    if _DETECTOR is None:
+def _session():
+    """An ONNX Runtime session of the shipped detector, one per thread count."""
+    import torch
+
+    threads = torch.get_num_threads()
+    if threads not in _SESSIONS:
         try:
-            import dlib
-        except ImportError as exc:  # dlib-bin is a dependency: a broken install
+            import onnxruntime
+        except ImportError as exc:  # a dependency: a broken install
             raise ImportError(
-                "face detection needs dlib (installed with fer_sklearn as the "
-                "'dlib-bin' wheel): pip install dlib-bin."
+                "face detection runs on ONNX Runtime (installed with fer_sklearn): "
+                "pip install onnxruntime."
             ) from exc
-        _DETECTOR = dlib.get_frontal_face_detector()
-    return _DETECTOR
+        graph = resources.files("fer_sklearn.pretrained").joinpath(MODEL_FILE).read_bytes()
+        digest = hashlib.sha256(graph).hexdigest()
+        if digest != MODEL_SHA256:
+            raise ValueError(
+                f"the face detector's file fer_sklearn/pretrained/{MODEL_FILE} is corrupted "
+                f"or was changed: expected sha256 {MODEL_SHA256}, found {digest}. "
+                "Reinstall fer_sklearn.")
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        _SESSIONS[threads] = onnxruntime.InferenceSession(
+            graph, options, providers=["CPUExecutionProvider"])
+    return _SESSIONS[threads]
 
 
-#: images whose long side exceeds this are searched with two upsampling steps
-LARGE_IMAGE = 2000
+def _anchors(height, width):
+    """Every anchor's (centre x, centre y, side) in pixels, in the network's
+    output order: stride, then row, column, side."""
+    rows = []
+    for stride, sides in zip(_STRIDES, _ANCHOR_SIDES):
+        ys, xs = np.meshgrid(np.arange(-(-height // stride)), np.arange(-(-width // stride)),
+                             indexing="ij")
+        centres = (np.stack([xs.ravel(), ys.ravel()], axis=1) + 0.5) * stride
+        for_each = np.repeat(centres, len(sides), axis=0)
+        rows.append(np.column_stack([for_each, np.tile(sides, len(centres))]))
+    return np.concatenate(rows).astype(np.float32)
 
 
-def detect_faces(grey, *, work_size=800, upsample=None, threshold=0.0):
+#: the long side of the second, coarse copy that large faces are found in
+COARSE_SIZE = 640
+#: boxes longer than this (pixels of the fine copy) are taken from the coarse one
+LARGE_FACE = 480
+#: a box with at least this share of its area inside a larger box is dropped
+CONTAINED = 0.6
+
+
+def detect_faces(grey, *, work_size=1280, threshold=0.6, overlap=0.4):
     """Boxes ``(x, y, width, height)`` of the faces in a greyscale image.
+
+    An image over 960 pixels is searched twice: in a copy whose long side
+    is at most ``work_size``, for boxes up to 480 pixels long there, and in
+    one of 640 pixels for larger faces (boxes over 480 pixels from the first
+    copy are unreliable: the network's largest anchors are 512 pixels, and
+    larger faces come out in pieces).
 
     Parameters
     ----------
     grey : ndarray of shape (height, width), uint8
-    work_size : int, default=800
-        The image is searched at this long side (scaled up or down).
-    upsample : int or None, default=None
-        dlib's upsampling steps: each finds faces half as large, at four
-        times the cost. None: 1, or 2 for images whose long side exceeds
-        2000 pixels (phone photos, where a group's faces are small: on
-        4032-pixel synthetic group photos, faces 90 pixels wide were found
-        with 2 steps and missed with 1; ``benchmarks/bench_faces.py``).
-    threshold : float, default=0.0
-        Smallest detection score kept; higher drops doubtful boxes.
+    work_size : int, default=1280
+        An image whose long side exceeds this is searched in a copy scaled
+        down to it; faces from about 12 pixels wide in that copy are found.
+        Larger finds smaller faces in large photos, but also boxes on no
+        face (measured in ``benchmarks/bench_faces.py``).
+    threshold : float, default=0.6
+        Smallest face probability kept; lower finds more turned or hidden
+        faces, and sooner or later boxes on no face.
+    overlap : float, default=0.4
+        Of boxes overlapping by more than this (intersection over union),
+        only the most probable is kept; and a box lying mostly (60% of its
+        area) inside a larger one is dropped.
 
     Returns
     -------
     list of tuple of int
         In the image's own pixels, sorted left to right, then top to bottom.
     """
-    from PIL import Image
-
     grey = np.ascontiguousarray(grey, dtype=np.uint8)
     if grey.ndim != 2:
         raise ValueError(f"expected a greyscale image of shape (height, width); got {grey.shape}.")
+    long_side = max(grey.shape)
+    fine = min(1.0, work_size / long_side)
+    if fine * long_side > 1.5 * COARSE_SIZE:
+        limit = LARGE_FACE / fine  # in the image's pixels
+        found = [_search(grey, fine, threshold, longest=limit),
+                 _search(grey, COARSE_SIZE / long_side, threshold, shortest=limit)]
+    else:
+        found = [_search(grey, fine, threshold)]
+    corners = np.concatenate([c for c, _ in found])
+    scores = np.concatenate([s for _, s in found])
+    boxes = []
+    for left, top, right, bottom in np.rint(_merge(corners, scores, threshold, overlap)):
+        if right > left and bottom > top:
+            boxes.append((int(left), int(top), int(right - left), int(bottom - top)))
+    return sorted(boxes)
+
+
+def _search(grey, scale, threshold, shortest=0, longest=np.inf):
+    """Corners (left, top, right, bottom; in the image's pixels) and face
+    probabilities of the boxes found in a copy of ``grey`` scaled by
+    ``scale`` whose long side lies between ``shortest`` and ``longest``."""
+    from PIL import Image
+
     height, width = grey.shape
-    if upsample is None:
-        upsample = 2 if max(height, width) > LARGE_IMAGE else 1
-    scale = work_size / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     work = grey if size == (width, height) else np.asarray(
         Image.fromarray(grey).resize(size, Image.Resampling.BILINEAR))
-    rectangles, scores, _ = _detector().run(work, upsample, threshold)
-    boxes = []
-    for rectangle in rectangles:
-        left, top = max(rectangle.left(), 0), max(rectangle.top(), 0)
-        right = min(rectangle.right() + 1, size[0])
-        bottom = min(rectangle.bottom() + 1, size[1])
-        x, y = round(left / scale), round(top / scale)
-        w, h = round((right - left) / scale), round((bottom - top) / scale)
-        if w > 0 and h > 0:
-            boxes.append((x, y, w, h))
-    return sorted(boxes)
+    network_input = (work.astype(np.float32)[None] - _BGR_MEAN)[None]
+    offsets, probabilities, _ = _session().run(None, {"input": network_input})
+    keep = probabilities[0, :, 1] >= threshold
+    anchors, offsets = _anchors(size[1], size[0])[keep], offsets[0, keep]
+    centres = anchors[:, :2] + offsets[:, :2] * _CENTRE_VARIANCE * anchors[:, 2:]
+    sides = anchors[:, 2:] * np.exp(offsets[:, 2:] * _SIZE_VARIANCE)
+    corners = np.concatenate([centres - sides / 2, centres + sides / 2], axis=1)
+    corners = corners / np.tile([size[0] / width, size[1] / height], 2)
+    long_sides = np.max(corners[:, 2:] - corners[:, :2], axis=1)
+    sized = (long_sides > shortest) & (long_sides <= longest)
+    corners = np.clip(corners[sized], 0, [width, height, width, height])
+    return corners, probabilities[0, keep, 1][sized]
+
+
+def _merge(corners, scores, threshold, overlap):
+    """The boxes kept: OpenCV's non-maximum suppression, then, largest
+    first, every box lying mostly inside a larger one kept is dropped."""
+    import cv2
+
+    if not len(scores):
+        return corners
+    kept = np.asarray(cv2.dnn.NMSBoxes(
+        np.column_stack([corners[:, :2], corners[:, 2:] - corners[:, :2]]).tolist(),
+        scores.tolist(), threshold, overlap), dtype=int).reshape(-1)
+    corners = corners[kept]
+    areas = np.prod(corners[:, 2:] - corners[:, :2], axis=1)
+    chosen = []
+    for index in np.argsort(-areas, kind="stable"):
+        if chosen:
+            inner = np.prod(np.clip(
+                np.minimum(corners[index, 2:], corners[chosen, 2:])
+                - np.maximum(corners[index, :2], corners[chosen, :2]), 0, None), axis=1)
+            if inner.max() >= CONTAINED * areas[index]:
+                continue
+        chosen.append(index)
+    return corners[chosen]
 
 
 def crop_faces(grey, boxes, *, margin=MARGIN, upward_shift=UPWARD_SHIFT):
     """Each box's face framed as in FER2013, as an ``(n, 48, 48)`` uint8 array.
 
-    A square of ``margin`` box sides, centred ``upward_shift`` box sides
-    above the box's centre, resized to 48x48 (bilinear); where it leaves the
-    image the border pixels are repeated.
+    A square of ``margin`` times the box's long side, centred
+    ``upward_shift`` long sides above the box's centre, resized to 48x48
+    (bilinear); where it leaves the image the border pixels are repeated.
     """
     from PIL import Image
 

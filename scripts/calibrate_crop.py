@@ -3,7 +3,7 @@
 Runs ``fer_sklearn._faces``'s detector on the bundled sample's faces,
 enlarged 4x (192x192) and padded so that faces touching the frame are
 found, and prints how large the 48x48 frame is next to the box, and where
-its centre lies, in box sides. ``crop_faces`` uses these figures
+its centre lies, in the box's long sides. ``crop_faces`` uses these figures
 (``MARGIN``, ``UPWARD_SHIFT``)::
 
     python scripts/calibrate_crop.py
@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from fer_sklearn import load_fer2013_sample
-from fer_sklearn._faces import _detector
+from fer_sklearn._faces import detect_faces
 
 SIZE, PAD = 192, 64
 
@@ -23,19 +23,19 @@ def main():
     boxes = []
     for face in faces:
         big = np.asarray(Image.fromarray(face).resize((SIZE, SIZE), Image.Resampling.BICUBIC))
-        found = _detector()(np.pad(big, PAD, mode="edge"), 0)
+        found = detect_faces(np.pad(big, PAD, mode="edge"))
         if len(found) == 1:
-            box = found[0]
-            boxes.append((box.left() - PAD, box.top() - PAD, box.width(), box.height()))
+            x, y, w, h = found[0]
+            boxes.append((x - PAD, y - PAD, w, h))
     boxes = np.array(boxes, dtype=float)
-    side = boxes[:, 2]
+    side = boxes[:, 2:].max(axis=1)  # the box's long side
     centre_y = boxes[:, 1] + boxes[:, 3] / 2
     centre_x = boxes[:, 0] + boxes[:, 2] / 2
     ratio = SIZE / side
     print(f"one face found in {len(boxes)} of {len(faces)} sample faces")
-    print(f"frame side / box side: median {np.median(ratio):.2f}, quartiles "
+    print(f"frame side / box's long side: median {np.median(ratio):.2f}, quartiles "
           f"{np.percentile(ratio, 25):.2f} and {np.percentile(ratio, 75):.2f}")
-    print(f"frame centre - box centre, in box sides: x {np.median((SIZE / 2 - centre_x) / side):+.3f}, "
+    print(f"frame centre - box centre, in long sides: x {np.median((SIZE / 2 - centre_x) / side):+.3f}, "
           f"y {np.median((SIZE / 2 - centre_y) / side):+.3f} (negative: above)")
 
 
