@@ -14,7 +14,12 @@ Three parts, each printed as it finishes:
    folder (repeated), each run serially with torch's 2 threads, on 1 Dask
    worker whose torch has 2 threads, and on 2 single-threaded workers.
    The 2-worker layout also runs with ``TORCH_MALLOC`` (glibc's malloc
-   thresholds; see below) instead of Dask's default worker environment. Warm
+   thresholds; see below) instead of Dask's default worker environment.
+   The search has no 1-worker row (joblib's Dask backend runs a search on
+   a one-slot cluster in the client process) and one more: its 8 fits split
+   between two plain single-threaded processes, without Dask, the most two
+   workers could reach. Each row says how busy the workers were (Dask's
+   task stream): idle time is fits badly spread. Warm
    workers (imports done, models loaded) are timed; the start-up is part
    2's. Results are checked equal to the serial run's (a model trained
    with 1 thread may differ in its last digits from one trained with 2).
@@ -22,7 +27,8 @@ Three parts, each printed as it finishes:
 Usage::
 
     python benchmarks/bench_dask.py [--parts capacity,startup,grid,analyze]
-        [--epochs 12] [--photo-repeats 60] [--photos ../shared/photos]
+        [--epochs 12] [--grid-widths 32,16] [--photo-repeats 60]
+        [--photos ../shared/photos]
 """
 
 import argparse
@@ -75,7 +81,9 @@ def capacity(steps):
     print(f"   1 process, 1 thread     : {one:7.0f}")
     print(f"   1 process, 2 threads    : {two_threads:7.0f}  ({two_threads / one:.2f}x)")
     print(f"   2 processes, 1 thread   : {sum(two_procs):7.0f}  ({sum(two_procs) / one:.2f}x; "
-          f"each {two_procs[0]:.0f} and {two_procs[1]:.0f})", flush=True)
+          f"each {two_procs[0]:.0f} and {two_procs[1]:.0f})")
+    print(f"   so 2 single-threaded workers can beat 1 worker with 2 threads by at most "
+          f"{sum(two_procs) / two_threads:.2f}x", flush=True)
 
 
 # -- 2. start-up ---------------------------------------------------------------
@@ -154,23 +162,23 @@ def startup():
 
 # -- 3. workloads --------------------------------------------------------------
 
-def grid_search(epochs):
+def grid_search(epochs, widths):
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
     from fer_sklearn import FERCNNClassifier
 
     return GridSearchCV(
         FERCNNClassifier(max_epochs=epochs, random_state=0),
-        {"lr": [0.01, 0.05], "module__width": [16, 32]},
+        {"lr": [0.01, 0.05], "module__width": list(widths)},
         cv=StratifiedKFold(2, shuffle=True, random_state=0),
         refit=False,
     )
 
 
-def run_grid(X, y, epochs, client=None):
+def run_grid(X, y, epochs, widths, client=None):
     import joblib
 
-    search = grid_search(epochs)
+    search = grid_search(epochs, widths)
     started = time.perf_counter()
     if client is None:
         search.fit(X, y)
@@ -197,22 +205,70 @@ def describe(n_workers, threads, malloc):
             f"{'tuned malloc' if malloc else 'Dask default '}")
 
 
-def compare_layouts(run, what, model=None):
+def busy_share(stream, n_workers, seconds):
+    """The share of the workers' time (``n_workers`` x ``seconds``) spent
+    computing tasks, from Dask's task stream."""
+    computing = sum(part["stop"] - part["start"] for task in stream
+                    for part in task["startstops"] if part["action"] == "compute")
+    return computing / (n_workers * seconds)
+
+
+def compare_layouts(run, what, model=None, configs=CONFIGS):
     """Time ``run(client)`` serially (``client=None``) and on each layout of
-    CONFIGS (warm workers), checking each result equal to the serial one."""
-    from distributed import Client
+    ``configs`` (warm workers), checking each result equal to the serial one;
+    also how busy the workers were (Dask's task stream). Returns the serial
+    seconds."""
+    from distributed import Client, get_task_stream
 
     serial, expected = run(None)
     print(f"   serial, torch 2 threads                          : {serial:6.1f} s",
           flush=True)
-    for n_workers, threads, malloc in CONFIGS:
+    for n_workers, threads, malloc in configs:
         with cluster(n_workers, threads, malloc) as local, Client(local) as client:
             _, seen = warm(client, model)
-            seconds, result = run(client)
+            with get_task_stream(client) as stream:
+                seconds, result = run(client)
         same = (np.allclose(expected, result) if isinstance(expected, np.ndarray)
                 else result.equals(expected))
         print(f"   {describe(n_workers, seen, malloc)}: {seconds:6.1f} s "
-              f"({serial / seconds:.2f}x serial; {what} equal: {same})", flush=True)
+              f"({serial / seconds:.2f}x serial; {what} equal: {same}; workers busy "
+              f"{busy_share(stream.data, n_workers, seconds):.0%})", flush=True)
+    return serial
+
+
+def grid_child(lr, args):
+    """A plain single-threaded process's share of the search: the
+    candidates of one learning rate."""
+    X, y = grid_data(args)
+    search = grid_search(args.epochs, [int(w) for w in args.grid_widths.split(",")])
+    search.set_params(param_grid={**search.param_grid, "lr": [lr]})
+    started = time.perf_counter()
+    search.fit(X, y)
+    print(time.perf_counter() - started)
+
+
+def plain_processes(serial, args):
+    """The same 8 fits split between two plain single-threaded processes
+    (4 each, one learning rate each), without Dask: what two workers
+    could reach on this workload."""
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    command = [sys.executable, str(HERE), "--epochs", str(args.epochs), "--n-faces",
+               str(args.n_faces), "--grid-widths", args.grid_widths, "--grid-child"]
+    procs = [subprocess.Popen(command + [str(lr)], env=env, stdout=subprocess.PIPE, text=True)
+             for lr in grid_search(1, [16]).param_grid["lr"]]
+    each = [float(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+    seconds = max(each)  # timed inside each process: start-up excluded, as for warm workers
+    print(f"   2 plain processes, 1 thread, 4 fits each, no Dask: {seconds:6.1f} s "
+          f"({serial / seconds:.2f}x serial; each {each[0]:.1f} and {each[1]:.1f} s)",
+          flush=True)
+
+
+def grid_data(args):
+    from fer_sklearn import LabelMerger, load_fer2013_sample
+
+    faces = load_fer2013_sample()
+    X = faces.data[: args.n_faces]
+    return X, LabelMerger().fit_transform(faces.target[: args.n_faces])
 
 
 def workloads(parts, args):
@@ -220,14 +276,15 @@ def workloads(parts, args):
 
     torch.set_num_threads(2)
     if "grid" in parts:
-        from fer_sklearn import LabelMerger, load_fer2013_sample
-
-        faces = load_fer2013_sample()
-        X = faces.data[: args.n_faces]
-        y = LabelMerger().fit_transform(faces.target[: args.n_faces])
+        X, y = grid_data(args)
+        widths = [int(w) for w in args.grid_widths.split(",")]
         print(f"3a. GridSearchCV, 4 candidates x 2 folds, {len(X)} faces, "
-              f"{args.epochs} epochs", flush=True)
-        compare_layouts(lambda client: run_grid(X, y, args.epochs, client), "scores")
+              f"{args.epochs} epochs, module__width in the order {widths}", flush=True)
+        print("   (1 worker: not measured; joblib's Dask backend takes the cluster's task "
+              "slots as n_jobs, and with one slot it runs the search in this process)")
+        serial = compare_layouts(lambda client: run_grid(X, y, args.epochs, widths, client),
+                                 "scores", configs=[c for c in CONFIGS if c[0] == 2])
+        plain_processes(serial, args)
     if "analyze" in parts:
         files = sorted(p for p in Path(args.photos).iterdir()
                        if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
@@ -244,12 +301,19 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=40, help="capacity: training steps")
     parser.add_argument("--epochs", type=int, default=12, help="grid: epochs per fit")
     parser.add_argument("--n-faces", type=int, default=900, help="grid: sample faces used")
+    parser.add_argument("--grid-widths", default="32,16",
+                        help="grid: FERNet widths, in the order the search takes them "
+                             "(the wider fits cost about 3.3 times as much)")
     parser.add_argument("--photos", default=str(HERE.parents[2] / "shared" / "photos"))
     parser.add_argument("--photo-repeats", type=int, default=60)
     parser.add_argument("--steps-only", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--grid-child", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.steps_only:  # a capacity child process
         print(train_steps(args.steps_only))
+        return
+    if args.grid_child is not None:  # a plain process's share of the search
+        grid_child(args.grid_child, args)
         return
     parts = args.parts.split(",")
     if "capacity" in parts:
