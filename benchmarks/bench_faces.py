@@ -64,15 +64,20 @@ def hog_detector(work_size, upsample):
     return detect
 
 
-def face_tiles(portraits):
-    """Each portrait's face with its surroundings (3 face widths square), and
-    the face's width inside that tile, found at full resolution."""
-    tiles = []
+def single_faces(portraits):
+    """(portrait, its face's box) of the portraits where one face is found
+    at full resolution."""
     for grey in portraits:
         boxes = detect_faces(grey, work_size=max(grey.shape))
-        if len(boxes) != 1:
-            continue
-        x, y, w, h = boxes[0]
+        if len(boxes) == 1:
+            yield grey, boxes[0]
+
+
+def face_tiles(portraits):
+    """Each portrait's face with its surroundings (3 face widths square), and
+    the face's width inside that tile."""
+    tiles = []
+    for grey, (x, y, w, h) in single_faces(portraits):
         side = 3 * w
         left, top = int(x + w / 2 - side / 2), int(y + h / 2 - side / 2)
         padded = np.pad(grey, side, mode="edge")
@@ -111,11 +116,7 @@ def no_face_images(portraits):
     from sklearn.datasets import load_sample_images
 
     parts = []
-    for grey in portraits:
-        boxes = detect_faces(grey, work_size=max(grey.shape))
-        if len(boxes) != 1:
-            continue
-        x, y, w, h = boxes[0]
+    for grey, (x, y, w, h) in single_faces(portraits):
         margin = w // 3
         for part in (grey[:, :max(0, x - margin)], grey[:, x + w + margin:],
                      grey[min(y + h + h // 2, grey.shape[0]):, :]):
