@@ -120,6 +120,16 @@ def test_a_face_filling_a_large_photo_gives_one_box():
     assert detect_faces(no_face((3024, 4032))) == []
 
 
+@needs_photos
+def test_a_face_cut_by_the_photo_edge_is_found():
+    """The left 45% of the face cut away by the frame's edge: still one box."""
+    grey = np.asarray(Image.open(PHOTOS / "img5.jpg").convert("L"))
+    [(x, y, w, h)] = detect_faces(grey)
+    cut = np.ascontiguousarray(grey[:, x + int(0.45 * w):])
+    [(x2, y2, w2, h2)] = detect_faces(cut)
+    assert x2 == 0 and abs(y2 - y) < h / 4  # at the edge, at the face's height
+
+
 def test_a_changed_detector_file_is_refused(monkeypatch):
     import fer_sklearn._faces as faces
 
