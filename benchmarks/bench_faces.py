@@ -26,7 +26,11 @@ or two upsampling steps). Columns:
 
 Usage::
 
-    python benchmarks/bench_faces.py [--photos ../shared/photos] [--group 7] [--csv FILE]
+    python benchmarks/bench_faces.py [--photos ../shared/photos] [--group 7]
+        [--csv-prefix docs/bench/faces]
+
+``--csv-prefix P`` also writes the table as two CSV files, the photo
+columns in ``P_photos.csv`` and the group columns in ``P_groups.csv``.
 """
 
 import argparse
@@ -159,7 +163,8 @@ def main(argv=None):
     parser.add_argument("--photos", default=str(HERE.parents[2] / "shared" / "photos"))
     parser.add_argument("--group", type=int, default=7, help="faces per group photo")
     parser.add_argument("--groups", type=int, default=3, help="group photos per face width")
-    parser.add_argument("--csv", default=None, help="also write the table here (CSV)")
+    parser.add_argument("--csv-prefix", default=None,
+                        help="also write the table as PREFIX_photos.csv and PREFIX_groups.csv")
     args = parser.parse_args(argv)
     folder = Path(args.photos)
     portraits = [read_grey(p) for p in sorted(folder.glob("img*.jpg"))]
@@ -212,9 +217,13 @@ def main(argv=None):
         cells.append(f"{1000 * statistics.median(large):.0f}")
         print("| " + " | ".join(cells) + " |", flush=True)
         table.append(cells)
-    if args.csv:
-        with open(args.csv, "w", newline="") as handle:
-            csv.writer(handle).writerows([header, *table])
+    if args.csv_prefix:
+        grouped = [i for i, name in enumerate(header) if name.startswith("group ")]
+        for part, columns in (("photos", [i for i in range(len(header)) if i not in grouped]),
+                              ("groups", [0, 1, *grouped])):
+            with open(f"{args.csv_prefix}_{part}.csv", "w", newline="") as handle:
+                csv.writer(handle).writerows([[row[i] for i in columns]
+                                              for row in [header, *table]])
 
 
 if __name__ == "__main__":
