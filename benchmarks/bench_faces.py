@@ -183,11 +183,12 @@ def main(argv=None):
         Image.Resampling.BICUBIC)) for grey in portraits]
     cut = [np.ascontiguousarray(grey[:, x + int(0.45 * w):])
            for grey, (x, y, w, h) in single_faces(portraits)]
-    header = ["detector", "setting", "portraits: exactly 1", "portraits at 4032 px: exactly 1",
-              "face 45% past the edge: exactly 1", "couple: boxes",
-              "no face: images with a box"] + [
+    # photo columns: portraits giving exactly one box
+    header = ["detector", "setting", "portraits", "portraits at 4032 px",
+              "faces cut by the edge", "couple: boxes",
+              "no face: with a box"] + [
         f"group {c[0]} px, faces {w} px" for c, w in groups] + [
-        "ms/photo (portraits)", "ms/photo (4032 px)"]
+        "ms per portrait", "ms per 4032-px photo"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     table = []
