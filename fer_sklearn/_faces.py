@@ -9,14 +9,13 @@ Detection: RetinaFace (Deng et al., 2020) with a MobileNet-0.25 backbone
 (``pretrained/face_detector.onnx``, 1.7 MB, checked against its sha256
 before use; source and license in ``pretrained/face_detector.LICENSE.txt``)
 and run with ONNX Runtime on as many threads as PyTorch uses (threads that
-sleep between runs instead of spinning). Its anchors
-are 16 to 512 pixels wide, so an image whose long side exceeds
-``work_size`` (1280) is searched in a copy of that size, a smaller one as it
-is, and faces whose box would be over 480 pixels long there are searched in
-a second copy of 640 pixels. Boxes scoring under ``threshold`` (0.6) are
-dropped; of boxes overlapping by more than ``overlap`` (intersection over
-union 0.4) only the best is kept, and a box lying mostly inside a larger
-one is dropped.
+sleep between runs instead of spinning). Its anchors are 16 to 512 pixels
+wide, so an image whose long side exceeds ``work_size`` (1280) is searched
+in a copy of that size, a smaller one as it is, and faces whose box would
+be over 480 pixels long there are searched in a second copy of 640 pixels.
+Boxes scoring under ``threshold`` (0.6) are dropped; of boxes overlapping
+by more than ``overlap`` (intersection over union 0.4) only the best is
+kept, and a box lying mostly inside a larger one is dropped.
 ``benchmarks/bench_faces.py`` measures it against dlib's HOG detector, the
 default before.
 
