@@ -66,13 +66,19 @@ def train_steps(steps):
     return 64 * steps / (time.perf_counter() - started)
 
 
+def run_children(option_lists, threads):
+    """Run this script once per list of options, side by side, each with
+    ``threads`` torch threads; the number each prints last."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    procs = [subprocess.Popen([sys.executable, str(HERE), *options], env=env,
+                              stdout=subprocess.PIPE, text=True)
+             for options in option_lists]
+    return [float(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+
+
 def capacity(steps):
     def run(threads, copies):
-        env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-        procs = [subprocess.Popen([sys.executable, str(HERE), "--steps-only", str(steps)],
-                                  env=env, stdout=subprocess.PIPE, text=True)
-                 for _ in range(copies)]
-        return [float(p.communicate()[0]) for p in procs]
+        return run_children([["--steps-only", str(steps)]] * copies, threads)
 
     one = run(1, 1)[0]
     two_threads = run(2, 1)[0]
@@ -162,14 +168,18 @@ def startup():
 
 # -- 3. workloads --------------------------------------------------------------
 
-def grid_search(epochs, widths):
+#: the search's learning rates
+LEARNING_RATES = (0.01, 0.05)
+
+
+def grid_search(epochs, widths, rates=LEARNING_RATES):
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
     from fer_sklearn import FERCNNClassifier
 
     return GridSearchCV(
         FERCNNClassifier(max_epochs=epochs, random_state=0),
-        {"lr": [0.01, 0.05], "module__width": list(widths)},
+        {"lr": list(rates), "module__width": list(widths)},
         cv=StratifiedKFold(2, shuffle=True, random_state=0),
         refit=False,
     )
@@ -240,8 +250,7 @@ def grid_child(lr, args):
     """A plain single-threaded process's share of the search: the
     candidates of one learning rate."""
     X, y = grid_data(args)
-    search = grid_search(args.epochs, [int(w) for w in args.grid_widths.split(",")])
-    search.set_params(param_grid={**search.param_grid, "lr": [lr]})
+    search = grid_search(args.epochs, args.grid_widths, rates=[lr])
     started = time.perf_counter()
     search.fit(X, y)
     print(time.perf_counter() - started)
@@ -251,12 +260,9 @@ def plain_processes(serial, args):
     """The same 8 fits split between two plain single-threaded processes
     (4 each, one learning rate each), without Dask: what two workers
     could reach on this workload."""
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    command = [sys.executable, str(HERE), "--epochs", str(args.epochs), "--n-faces",
-               str(args.n_faces), "--grid-widths", args.grid_widths, "--grid-child"]
-    procs = [subprocess.Popen(command + [str(lr)], env=env, stdout=subprocess.PIPE, text=True)
-             for lr in grid_search(1, [16]).param_grid["lr"]]
-    each = [float(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+    options = ["--epochs", str(args.epochs), "--n-faces", str(args.n_faces),
+               "--grid-widths", ",".join(map(str, args.grid_widths)), "--grid-child"]
+    each = run_children([options + [str(lr)] for lr in LEARNING_RATES], threads=1)
     seconds = max(each)  # timed inside each process: start-up excluded, as for warm workers
     print(f"   2 plain processes, 1 thread, 4 fits each, no Dask: {seconds:6.1f} s "
           f"({serial / seconds:.2f}x serial; each {each[0]:.1f} and {each[1]:.1f} s)",
@@ -277,7 +283,7 @@ def workloads(parts, args):
     torch.set_num_threads(2)
     if "grid" in parts:
         X, y = grid_data(args)
-        widths = [int(w) for w in args.grid_widths.split(",")]
+        widths = args.grid_widths
         print(f"3a. GridSearchCV, 4 candidates x 2 folds, {len(X)} faces, "
               f"{args.epochs} epochs, module__width in the order {widths}", flush=True)
         print("   (1 worker: not measured; joblib's Dask backend takes the cluster's task "
@@ -301,7 +307,8 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=40, help="capacity: training steps")
     parser.add_argument("--epochs", type=int, default=12, help="grid: epochs per fit")
     parser.add_argument("--n-faces", type=int, default=900, help="grid: sample faces used")
-    parser.add_argument("--grid-widths", default="32,16",
+    parser.add_argument("--grid-widths", default=[32, 16],
+                        type=lambda text: [int(w) for w in text.split(",")],
                         help="grid: FERNet widths, in the order the search takes them "
                              "(the wider fits cost about 3.3 times as much)")
     parser.add_argument("--photos", default=str(HERE.parents[2] / "shared" / "photos"))

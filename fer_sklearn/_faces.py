@@ -30,6 +30,7 @@ repeats the border where the square leaves the image, and resizes it to
 48x48.
 """
 
+import functools
 import hashlib
 from importlib import resources
 
@@ -89,9 +90,11 @@ def _session():
     return _SESSIONS[threads]
 
 
+@functools.lru_cache(maxsize=8)
 def _anchors(height, width):
     """Every anchor's (centre x, centre y, side) in pixels, in the network's
-    output order: stride, then row, column, side."""
+    output order: stride, then row, column, side. Cached per size (a video's
+    frames share one) and read-only."""
     rows = []
     for stride, sides in zip(_STRIDES, _ANCHOR_SIDES):
         ys, xs = np.meshgrid(np.arange(-(-height // stride)), np.arange(-(-width // stride)),
@@ -99,7 +102,9 @@ def _anchors(height, width):
         centres = (np.stack([xs.ravel(), ys.ravel()], axis=1) + 0.5) * stride
         for_each = np.repeat(centres, len(sides), axis=0)
         rows.append(np.column_stack([for_each, np.tile(sides, len(centres))]))
-    return np.concatenate(rows).astype(np.float32)
+    anchors = np.concatenate(rows).astype(np.float32)
+    anchors.setflags(write=False)
+    return anchors
 
 
 #: the long side of the second, coarse copy that large faces are found in
