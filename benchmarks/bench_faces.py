@@ -46,7 +46,7 @@ from fer_sklearn._faces import detect_faces
 from fer_sklearn.datasets._images import grey_levels, read_grey
 
 HERE = Path(__file__).resolve()
-RETINAFACE_SETTINGS = [(640, 0.6), (1280, 0.9), (1280, 0.6), (1920, 0.6)]
+RETINAFACE_SETTINGS = [(640, 0.6), (1280, 0.9), (1280, 0.6), (1280, 0.3), (1920, 0.6)]
 HOG_SETTINGS = [(800, 1), (800, 2)]
 #: canvas (width, height) -> the face widths placed on it
 CANVASES = {(4032, 1600): [60, 90, 130], (1280, 720): [30, 45, 60]}

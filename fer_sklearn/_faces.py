@@ -82,8 +82,8 @@ def _session():
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         # no busy-waiting between runs: ONNX Runtime's spinning threads took
-        # the cores from torch's classifier (analyze of 200 photos: 13.4-15.2 s
-        # spinning, 10.6-11.3 s not)
+        # the cores from torch's classifier (benchmarks/bench_dask.py --parts
+        # analyze, serial: 92.3 s spinning, 65.1 s not)
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         _SESSIONS[threads] = onnxruntime.InferenceSession(
             graph, options, providers=["CPUExecutionProvider"])
