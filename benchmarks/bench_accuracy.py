@@ -34,7 +34,7 @@ import torch
 from sklearn.metrics import accuracy_score, recall_score
 
 from fer_sklearn import LabelMerger, load_fer2013, load_pretrained
-from fer_sklearn._pretrained import classifier_from_checkpoint
+from fer_sklearn._classifiers import classifier_from_checkpoint
 from fer_sklearn.datasets import EMOTIONS
 
 

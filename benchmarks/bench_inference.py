@@ -1,24 +1,31 @@
-"""Inference speed of the shipped models, against this machine's compute limit.
+"""Inference of the shipped models on both engines, side by side, in one run.
 
-For each model, with its shipped defaults (flip averaging where it is on):
+For each model, each engine (torch; ONNX Runtime float32; ONNX Runtime
+int8) and each of with and without flip averaging:
 
-- faces/s: ``predict_proba`` on one batch of at least 3,000 faces (the
-  bundled sample, repeated), best of ``--repeat``;
-- one-face latency: the median of ``--calls`` (at least 50) ``predict``
-  calls of one face on the loaded model;
-- cold one-photo time: the wall time of a new ``fer-sklearn predict PHOTO
-  --model NAME`` process, median of 3 (imports, loading, the photo, the
-  prediction);
-- FLOPs per face (``torch.utils.flop_counter``, forward passes included,
-  2 per multiply-add), and the fraction of the machine's limit that the
-  batch throughput reaches, where the limit is the fp32 FLOP/s measured on
-  FERNet's own convolutions alone (each at batch 256, in a loop).
+- accuracy on PublicTest (7 and 6 classes) and the 6-class recall of each
+  emotion, when FER2013 is given (``--data`` or ``$FER2013_PATH``; else on
+  the bundled sample, itself 900 PublicTest faces);
+- faces/s: ``predict_proba`` over those faces (at least 3,000: the sample
+  is repeated), best of ``--repeat``;
+- one-face latency: the median of ``--calls`` ``predict`` calls of one face.
+
+The int8 graph is the shipped one where a model ships int8 (else it is made
+here by ``ONNXClassifier.from_estimator`` with the same calibration:
+``--calibration`` Training faces, seed 0; never PublicTest); the float32
+graph is made here from the torch weights (the shipped one for ``rnn``).
+
+``--parts cold`` times a new ``fer-sklearn predict PHOTO`` process (median
+of 3) with ``--engine torch`` and ``--engine onnx``, back to back, and
+whether each imported torch; ``--parts photos`` times ``analyze`` over a
+folder of 40 phone-size portraits (the 20 shared photos, each enlarged to
+a 4032-pixel long side and mirrored, as JPEGs) on both engines, with the
+number of boxes found.
 
 Usage::
 
-    python benchmarks/bench_inference.py [--models cnn cnn-ensemble rnn]
-        [--photo ../shared/photos/img1.jpg] [--csv docs/bench/inference.csv]
-        [--before build/old]   # git worktree add build/old <older commit>
+    python benchmarks/bench_inference.py --data ../shared/data/fer2013.csv.gz \\
+        --csv docs/bench/inference.csv [--models cnn rnn] [--parts models cold photos]
 
 Run on a quiet machine: every figure is a time.
 """
@@ -28,62 +35,66 @@ import csv
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch.utils.flop_counter import FlopCounterMode
 
-from fer_sklearn import load_fer2013_sample, load_pretrained
-from fer_sklearn.networks import FERNet
+from fer_sklearn import (LabelMerger, ONNXClassifier, load_fer2013, load_fer2013_sample,
+                         load_pretrained, pretrained_info)
 
-
-def flops_per_face(model):
-    """FLOPs of one face through the model as predict runs it (TTA included)."""
-    X = torch.zeros(1, 1, 48, 48)
-    model.module_.eval()
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        model.infer(X)
-    return counter.get_total_flops()
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+EMOTIONS_6 = ["angry", "fear", "happy", "sad", "surprise", "neutral"]
 
 
-def convolution_limit(batch=256, seconds=3.0):
-    """fp32 FLOP/s of FERNet's convolutions alone, at the shapes they run at."""
-    net = FERNet().eval().to(memory_format=torch.channels_last)
-    shapes, X = [], torch.zeros(1, 1, 48, 48)
-    for layer in net.features:
-        if isinstance(layer, torch.nn.Conv2d):
-            shapes.append((layer, X.shape[1:]))
-        X = layer(X)
-    total_flops = total_time = 0.0
-    with torch.no_grad():
-        for layer, shape in shapes:
-            inputs = torch.randn(batch, *shape).contiguous(memory_format=torch.channels_last)
-            with FlopCounterMode(display=False) as counter:
-                layer(inputs)
-            layer(inputs)  # warm-up
-            runs, started = 0, time.perf_counter()
-            while time.perf_counter() - started < seconds / len(shapes):
-                layer(inputs)
-                runs += 1
-            total_time += time.perf_counter() - started
-            total_flops += runs * counter.get_total_flops()
-    return total_flops / total_time
+def faces_and_labels(data):
+    """PublicTest faces and labels (or the bundled sample's), and the split's name."""
+    if data is not None:
+        valid = load_fer2013(data, usage="PublicTest")
+        return valid.data, valid.target, f"PublicTest ({len(valid.target)} faces)"
+    sample = load_fer2013_sample()
+    return sample.data, sample.target, f"the bundled PublicTest sample ({len(sample.target)})"
 
 
-def batch_rate(model, X, repeat):
-    model.predict_proba(X[:256])  # warm-up
-    times = []
+def calibration_faces(data, size):
+    if data is None:
+        return None
+    train = load_fer2013(data, usage="Training")
+    order = np.random.default_rng(0).permutation(len(train.data))
+    return train.data[np.sort(order[:size])]
+
+
+def scores(model, proba, y):
+    """7-class accuracy (None for a 6-class model), 6-class accuracy and recalls."""
+    merger = LabelMerger().fit(np.arange(7))
+    classes = np.asarray(model.classes_)
+    truth6 = merger.transform(y)
+    if len(classes) == 7:
+        acc7 = float(np.mean(classes[proba.argmax(1)] == y))
+        predicted6 = merger.classes_[merger.merge_proba(proba, classes).argmax(1)]
+    else:
+        acc7, predicted6 = None, classes[proba.argmax(1)]
+    recalls = [float(np.mean(predicted6[truth6 == code] == code))
+               for code in merger.classes_]
+    return acc7, float(np.mean(predicted6 == truth6)), recalls
+
+
+def throughput(model, X, repeat):
+    """(probabilities, faces/s best of ``repeat``) over at least 3,000 faces."""
+    big = X if len(X) >= 3000 else np.resize(X, (3000, X.shape[1]))
+    model.predict_proba(big[:256])  # warm-up: sessions, allocations
+    times, proba = [], None
     for _ in range(repeat):
         started = time.perf_counter()
-        model.predict_proba(X)
+        out = model.predict_proba(big)
         times.append(time.perf_counter() - started)
-    return len(X) / min(times)
+        proba = out[:len(X)]
+    return proba, len(big) / min(times)
 
 
 def latency(model, face, calls):
-    model.predict(face)  # warm-up
+    model.predict(face)
     times = []
     for _ in range(calls):
         started = time.perf_counter()
@@ -92,102 +103,159 @@ def latency(model, face, calls):
     return statistics.median(times)
 
 
-_RUN_CHECKOUT = """
-import runpy, sys
-sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]
-sys.path.insert(0, sys.argv.pop(1))
-import fer_sklearn
-assert fer_sklearn.__file__.startswith(sys.path[0]), fer_sklearn.__file__
-sys.argv[0] = "fer-sklearn"
-runpy.run_module("fer_sklearn.cli", run_name="__main__")
-"""
+def engines(name, tta, calibration):
+    """(engine label, model) of one shipped model on each engine."""
+    torch_model = load_pretrained(name, tta=tta)
+    shipped = pretrained_info(name)["onnx"]["dtype"]
+    yield "torch", torch_model
+    float32 = (load_pretrained(name, engine="onnx", tta=tta) if shipped == "float32"
+               else ONNXClassifier.from_estimator(torch_model, quantize=None))
+    yield "onnx float32" + (" (shipped)" if shipped == "float32" else ""), float32
+    if shipped == "int8":
+        yield "onnx int8 (shipped)", load_pretrained(name, engine="onnx", tta=tta)
+    elif calibration is not None:
+        yield "onnx int8", ONNXClassifier.from_estimator(torch_model, calibration=calibration)
 
 
-def cold_photo_seconds(name, photo, runs=3, checkout=None):
-    """Median wall time of a new ``fer-sklearn predict`` process; with
-    ``checkout``, the fer_sklearn of that folder (e.g. an older commit's
-    ``git worktree``) is imported instead of the installed one."""
-    arguments = ["predict", str(photo), "--model", name]
-    command = [sys.executable, "-m", "fer_sklearn.cli", *arguments]
-    if checkout is not None:
-        # an editable install's import hook would win over PYTHONPATH: drop it
-        command = [sys.executable, "-c", _RUN_CHECKOUT, str(Path(checkout).resolve()), *arguments]
-    times = []
+def bench_models(args):
+    X, y, split = faces_and_labels(args.data)
+    calibration = calibration_faces(args.data, args.calibration)
+    print(f"accuracy on {split}; faces/s over at least 3,000 faces, best of {args.repeat}; "
+          f"latency: median of {args.calls} one-face calls")
+    rows = []
+    for name in args.models:
+        for tta in (True, False):
+            for engine, model in engines(name, tta, calibration):
+                proba, rate = throughput(model, X, args.repeat)
+                acc7, acc6, recalls = scores(model, proba, y)
+                rows.append({
+                    "model": name, "engine": engine, "flips": "yes" if tta else "no",
+                    "acc 7": acc7, "acc 6": acc6,
+                    **{f"recall {e}": r for e, r in zip(EMOTIONS_6, recalls)},
+                    "faces/s": rate,
+                    "latency ms": 1e3 * latency(model, X[:1], args.calls),
+                })
+                print(_line(rows[-1]), flush=True)
+    return rows
+
+
+def cold_seconds(photo, engine, runs=3):
+    """Median wall time of a new ``fer-sklearn predict PHOTO`` process, and
+    whether it imported torch."""
+    code = ("import sys; from fer_sklearn.cli import main; "
+            f"status = main(['predict', {str(photo)!r}, '--engine', {engine!r}]); "
+            "print('TORCH', 'torch' in sys.modules, file=sys.stderr); sys.exit(status)")
+    times, torch_loaded = [], None
     for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                check=True)
         times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        torch_loaded = "TORCH True" in result.stderr
+    return statistics.median(times), torch_loaded
+
+
+def bench_cold(args):
+    rows = []
+    for engine in ("torch", "onnx"):
+        seconds, loaded = cold_seconds(args.photo, engine)
+        rows.append({"engine": engine, "cold photo s": seconds, "torch imported": loaded})
+    print(f"cold 'fer-sklearn predict {args.photo.name}', median of 3, back to back: "
+          + "; ".join(f"--engine {r['engine']} {r['cold photo s']:.2f} s (torch imported: "
+                      f"{r['torch imported']})" for r in rows)
+          + f"; {rows[0]['cold photo s'] / rows[1]['cold photo s']:.1f}x")
+    return rows
+
+
+def phone_portraits(folder, photos):
+    """40 JPEGs of phone size (4032-pixel long side): each photo enlarged,
+    and its mirror image."""
+    from PIL import Image, ImageOps
+
+    written = []
+    for path in sorted(photos.glob("*.jpg"))[:20]:
+        with Image.open(path) as image:
+            image = image.convert("RGB")
+        scale = 4032 / max(image.size)
+        big = image.resize((round(image.width * scale), round(image.height * scale)),
+                           Image.Resampling.BICUBIC)
+        for suffix, picture in (("", big), ("_mirror", ImageOps.mirror(big))):
+            out = folder / f"{path.stem}{suffix}.jpg"
+            picture.save(out, quality=90)
+            written.append(out)
+    return written
+
+
+def bench_photos(args):
+    from fer_sklearn import analyze
+
+    with tempfile.TemporaryDirectory() as folder:
+        files = phone_portraits(Path(folder), args.photos)
+        rows = []
+        for engine in ("torch", "onnx"):
+            analyze(files[:2], engine=engine)  # warm-up: model and sessions loaded
+            started = time.perf_counter()
+            table = analyze(folder, engine=engine)
+            seconds = time.perf_counter() - started
+            rows.append({"engine": engine, "photos": len(files), "boxes": len(table),
+                         "photos/s": len(files) / seconds, "ms/photo": 1e3 * seconds / len(files)})
+            print(f"analyze over {len(files)} phone-size portraits, --engine {engine}: "
+                  f"{seconds:.1f} s, {len(files) / seconds:.1f} photos/s, {len(table)} boxes",
+                  flush=True)
+    return rows
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", nargs="+", default=["cnn", "cnn-ensemble", "rnn"])
-    parser.add_argument("--n-faces", type=int, default=3600)
+    parser.add_argument("--data", default=None, help="FER2013 (else the bundled sample)")
+    parser.add_argument("--models", nargs="+", default=["cnn", "cnn-ensemble", "rnn", "study"])
+    parser.add_argument("--parts", nargs="+", default=["models", "cold", "photos"],
+                        choices=["models", "cold", "photos"])
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--calls", type=int, default=50)
-    parser.add_argument("--photo", type=Path,
-                        default=Path(__file__).resolve().parents[2] / "shared/photos/img1.jpg")
-    parser.add_argument("--csv", type=Path, default=None, help="also write the table here")
-    parser.add_argument("--before", type=Path, default=None,
-                        help="a checkout of an older fer_sklearn (git worktree): also time "
-                             "its cold 'predict --model cnn' on the photo")
+    parser.add_argument("--calibration", type=int, default=512)
+    parser.add_argument("--photo", type=Path, default=SHARED / "photos" / "img1.jpg")
+    parser.add_argument("--photos", type=Path, default=SHARED / "photos")
+    parser.add_argument("--csv", type=Path, default=None,
+                        help="write the models' table here (and -cold, -photos beside it)")
     args = parser.parse_args(argv)
-    if args.n_faces < 3000 or args.calls < 50:
-        parser.error("measure at least 3,000 faces and 50 calls")
+    if args.calls < 50:
+        parser.error("measure at least 50 calls")
+    import torch
 
-    sample = load_fer2013_sample()
-    X = np.resize(sample.data, (args.n_faces, sample.data.shape[1]))
-    limit = convolution_limit()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; fp32 limit measured "
-          f"on FERNet's convolutions: {limit / 1e9:.1f} GFLOP/s")
-    rows = []
-    for name in args.models:
-        model = load_pretrained(name)
-        flops = flops_per_face(model)
-        rate = batch_rate(model, X, args.repeat)
-        rows.append({
-            "model": name,
-            "tta": model.tta,
-            "GFLOP/face": flops / 1e9,
-            "faces/s": rate,
-            "limit fraction": rate * flops / limit,
-            "latency ms": 1e3 * latency(model, X[:1], args.calls),
-            "cold photo s": cold_photo_seconds(name, args.photo) if args.photo.is_file() else None,
-        })
-    base = next((row["faces/s"] for row in rows if row["model"] == "cnn-ensemble"), None)
-    for row in rows:
-        row["x cnn-ensemble"] = row["faces/s"] / base if base else None
-
-    header = list(rows[0])
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(_cell(row[key]) for key in header) + " |")
-    if args.photo and not args.photo.is_file():
-        print(f"(no cold-photo time: {args.photo} not found)")
-    elif args.before is not None:
-        # measured back to back, so that the ratio is fair
-        before = cold_photo_seconds("cnn", args.photo, checkout=args.before)
-        after = cold_photo_seconds("cnn", args.photo)
-        print(f"cold 'fer-sklearn predict PHOTO --model cnn', median of 3, back to back: "
-              f"{before:.2f} s with the checkout {args.before}, {after:.2f} s now "
-              f"({before / after:.1f}x faster)")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads (ONNX Runtime "
+          "the same)")
+    tables = {}
+    if "models" in args.parts:
+        tables[""] = bench_models(args)
+    if "cold" in args.parts and args.photo.is_file():
+        tables["_cold"] = bench_cold(args)
+    if "photos" in args.parts and args.photos.is_dir():
+        tables["_photos"] = bench_photos(args)
     if args.csv:
         args.csv.parent.mkdir(parents=True, exist_ok=True)
-        with open(args.csv, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(header)
-            writer.writerows([[_cell(row[key]) for key in header] for row in rows])
+        for suffix, rows in tables.items():
+            path = args.csv.with_name(args.csv.stem + suffix + args.csv.suffix)
+            with open(path, "w", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(list(rows[0]))
+                writer.writerows([[_cell(row[k], k) for k in rows[0]] for row in rows])
+            print(f"wrote {path}")
 
 
-def _cell(value):
+def _line(row):
+    return " | ".join(f"{key} {_cell(value, key)}" for key, value in row.items())
+
+
+def _cell(value, key=""):
     if value is None:
-        return "-"
+        return "n/a"
     if isinstance(value, bool):
-        return "flips" if value else "no"
+        return "yes" if value else "no"
     if isinstance(value, str):
         return value
+    if key.startswith(("acc", "recall")):
+        return f"{value:.2%}" if key.startswith("acc") else f"{value:.2f}"
     if value >= 100:
         return f"{value:,.0f}"
     return f"{value:.3g}"

@@ -3,7 +3,8 @@
 Load FER2013 in any of its layouts (:func:`load_fer2013`), merge rare labels
 (:class:`LabelMerger`), train or load a CNN or an RNN wrapped by skorch
 (:class:`FERCNNClassifier`, :class:`FERRNNClassifier`,
-:func:`load_pretrained`), and use them with scikit-learn's ``Pipeline``,
+:func:`load_pretrained`), predict fast with ONNX Runtime
+(:class:`ONNXClassifier`), and use them with scikit-learn's ``Pipeline``,
 ``GridSearchCV`` and metrics. :mod:`fer_sklearn.plotting` draws the course
 study's figures; ``fer-sklearn`` is the command line.
 
@@ -21,13 +22,17 @@ _LAZY = {
     "FERRNNClassifier": "._classifiers",
     "LabelMerger": "._label_merger",
     "NesterovSGD": "._classifiers",
+    "UnreadableFileWarning": "._analyze",
+    "ONNXClassifier": "._engine",
     "analyze": "._analyze",
     "export_onnx": "._onnx",
     "get_data_home": ".datasets",
     "load_fer2013": ".datasets",
     "load_fer2013_sample": ".datasets",
+    "live": "._live",
     "load_pretrained": "._pretrained",
-    "pretrained_info": "._pretrained",
+    "pretrained_info": "._shipped",
+    "summarize": "._live",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -8,16 +8,29 @@ of their boxes, so one person keeps one ``face`` id.
 """
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["analyze", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES"]
+from ._labels import LANDMARK_COLUMNS, TABLE_COLUMNS
+
+__all__ = ["analyze", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "UnreadableFileWarning", "ERRORS"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 
-_COLUMNS = ["source", "frame", "time", "face", "x", "y", "width", "height", "label"]
+_COLUMNS = TABLE_COLUMNS
+#: what analyze does with a file it cannot read
+ERRORS = ("warn", "raise", "skip")
+#: the engines a shipped model's name runs on
+ENGINES = ("onnx", "torch")
+
+
+class UnreadableFileWarning(UserWarning):
+    """A file that ``analyze`` could not read or decode (``errors="warn"``);
+    the message names the file and the reason. The table's
+    ``attrs["errors"]`` holds every such file with its reason."""
 
 
 def _grey(array, where):
@@ -32,6 +45,9 @@ def _grey(array, where):
             f"{where}: expected an image of shape (height, width) or (height, width, 3|4); "
             f"got shape {array.shape}."
         )
+    if min(array.shape) < 1:
+        raise ValueError(f"{where}: expected an image of at least 1x1 pixels; got shape "
+                         f"{array.shape}.")
     if array.dtype.kind == "f":
         if not np.isfinite(array).all():
             raise ValueError(f"{where}: the image holds NaN or infinite values.")
@@ -89,9 +105,11 @@ class _Tracker:
         return ids
 
 
-def _faces_of(grey, detect, detector_params):
-    """(boxes, 48x48 crops) of one image."""
-    from ._faces import crop_faces, detect_faces
+def _faces_of(grey, detect, detector_params, scale=1.0):
+    """(rows of box, score and landmarks; 48x48 crops) of one image.
+    ``scale`` maps ``grey``'s pixels to the reported ones (a JPEG decoded
+    at a reduced size)."""
+    from ._faces import crop_faces, find_faces
 
     height, width = grey.shape
     if detect is None:
@@ -101,9 +119,15 @@ def _faces_of(grey, detect, detector_params):
 
         face = grey if (height, width) == (48, 48) else np.asarray(
             Image.fromarray(grey).resize((48, 48), Image.Resampling.BILINEAR))
-        return [(0, 0, width, height)], face[None]
-    boxes = detect_faces(grey, **detector_params)
-    return boxes, crop_faces(grey, boxes)
+        whole = (0, 0, round(width * scale), round(height * scale))
+        return [whole + (np.nan,) + (np.nan,) * len(LANDMARK_COLUMNS)], face[None]
+    boxes, scores, landmarks = find_faces(grey, **detector_params)
+    crops = crop_faces(grey, [tuple(box) for box in boxes])
+    rows = []
+    for box, score, points in zip(boxes, scores, landmarks):
+        box = tuple(int(round(v * scale)) for v in box)
+        rows.append(box + (float(score),) + tuple(float(v) * scale for v in points.ravel()))
+    return rows, crops
 
 
 def _open_video(path):
@@ -176,7 +200,7 @@ def _expand(source):
 
 
 def analyze(source, model="cnn", *, detect=None, every=1, fps=None, batch_size=256,
-            progress=False, client=None, **detector_params):
+            progress=False, client=None, errors="warn", engine="onnx", **detector_params):
     """Find the faces in photos, arrays or videos and classify each one.
 
     Parameters
@@ -185,10 +209,14 @@ def analyze(source, model="cnn", *, detect=None, every=1, fps=None, batch_size=2
         An image file, a video file (``.mp4``, ``.avi``, ``.mov`` ...), a
         folder (its images and videos, sorted, subfolders included), an
         image array (``(height, width)`` grey or ``(height, width, 3)``
-        RGB, 0..255 or 0..1 floats), or a list of any of these.
+        RGB, 0..255 or 0..1 floats), or a list of any of these. Photos are
+        read upright: turned as their EXIF Orientation tag says (phones
+        store portraits sideways with such a tag), and boxes are given in
+        that upright frame.
     model : str or fitted classifier, default="cnn"
-        A shipped model's name (:func:`load_pretrained`) or a fitted
-        :class:`FERCNNClassifier` / :class:`FERRNNClassifier`.
+        A shipped model's name (:func:`load_pretrained`), run on
+        ``engine``, or a fitted :class:`FERCNNClassifier`,
+        :class:`FERRNNClassifier` or :class:`ONNXClassifier`.
     detect : bool or None, default=None
         None finds faces in every image except 48x48 ones, which are taken
         as face crops (as in FER2013); True always searches; False takes
@@ -198,16 +226,30 @@ def analyze(source, model="cnn", *, detect=None, every=1, fps=None, batch_size=2
     fps : float, optional
         Analyse this many frames per second of video instead.
     batch_size : int, default=256
-        Faces per ``predict_proba`` call.
+        Faces per ``predict_proba`` call; the faces of consecutive photos
+        share calls.
     progress : bool, default=False
         Progress bars (on stderr) over the files and over each video's frames.
     client : distributed.Client, optional
         Run on a Dask cluster: one task per image or video (a folder of
         thousands of photos, or many videos), each worker loading the model
         once. The table is the same as the serial run's, row for row.
+    errors : {"warn", "raise", "skip"}, default="warn"
+        A file that cannot be read or decoded (damaged, not an image, a
+        macOS ``._`` sidecar): ``"warn"`` goes on with the others and warns
+        (:class:`UnreadableFileWarning`, naming the file and the reason);
+        ``"skip"`` goes on silently; ``"raise"`` stops with the error. In
+        every case the files that failed are in the table's
+        ``attrs["errors"]`` (file -> reason): one bad photo never loses a
+        folder's results. A missing path or a bad argument is always an
+        error, before any work.
+    engine : {"onnx", "torch"}, default="onnx"
+        For a shipped model's name: its ONNX graph on ONNX Runtime (3-4x
+        faster; torch is not imported), or the torch model.
     **detector_params
-        ``work_size``, ``threshold``, ``overlap`` of the face detector
-        (``fer_sklearn._faces.detect_faces``; see the user guide).
+        ``work_size`` (64..8192), ``threshold`` and ``overlap`` (in (0, 1])
+        of the face detector (:func:`fer_sklearn._faces.detect_faces`; see
+        the user guide), checked before any work.
 
     Returns
     -------
@@ -216,9 +258,13 @@ def analyze(source, model="cnn", *, detect=None, every=1, fps=None, batch_size=2
         (seconds into a video; NaN for images), ``face`` (an id, the same
         for one person across the frames of a video; numbered within each
         image), ``x``, ``y``, ``width``, ``height`` (the detector's box, in
-        the image's pixels; the whole image without detection), ``label``
-        and one probability column per class (emotion names for FER2013
-        codes). An image or video without faces gives no row.
+        the image's pixels; the whole image without detection), ``score``
+        (the detector's face probability; NaN without detection), the five
+        landmarks as ``left_eye_x``, ``left_eye_y``, ``right_eye_x`` ...
+        ``mouth_right_y`` (as seen in the image), ``label`` and one
+        probability column per class (emotion names for FER2013 codes). An
+        image or video without faces gives no row. ``attrs["errors"]``:
+        the files that could not be read, with the reason.
 
     Examples
     --------
@@ -229,113 +275,206 @@ def analyze(source, model="cnn", *, detect=None, every=1, fps=None, batch_size=2
     >>> table[["source", "face", "label"]].shape
     (2, 3)
     """
-    if int(every) < 1:
-        raise ValueError(f"every must be a whole number of at least 1; got {every!r}.")
-    if fps is not None and not float(fps) > 0:
-        raise ValueError(f"fps must be > 0; got {fps!r}.")
+    every, fps, batch_size = _check_options(every, fps, batch_size, errors, engine,
+                                            detector_params)
     items = list(_expand(source))
-    options = dict(detect=detect, every=int(every), fps=fps, batch_size=batch_size,
-                   detector_params=detector_params)
+    options = dict(detect=detect, every=every, fps=fps, detector_params=detector_params,
+                   errors=errors)
     if client is None:
-        classifier = _classifier(model)
-        bar = _progress(len(items), progress, "files")
-        tables = []
-        for item in items:
-            tables.append(_analyze_item(item, classifier, progress=progress, **options))
-            bar.update(1)
-        bar.close()
+        classifier = _classifier(model, engine)
+        tables, failed = _analyze_serial(items, classifier, batch_size, progress, options)
     else:
-        tables = _analyze_on_dask(client, items, model, options, progress)
+        _classifier(model, engine)  # a bad model fails here, not on every worker
+        results = _analyze_on_dask(client, items, model, engine, dict(options,
+                                   batch_size=batch_size), progress)
+        tables = [table for table, _ in results]
+        failed = {name: reason for _, errors_of in results for name, reason in errors_of.items()}
     # every item's table has the probability columns, even without faces
-    names = _names(None, tables) if tables else _names(_classifier(model), [])
-    return _table(tables, names)
+    names = _names(_classifier(model, engine), [])
+    table = _table(tables, names)
+    table.attrs["errors"] = failed
+    return table
 
 
-def _classifier(model, _loaded={}):
+def _check_options(every, fps, batch_size, errors, engine, detector_params):
+    """The options of analyze, checked before any work."""
+    from ._faces import check_detector_params
+
+    def whole(value, name):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a whole number of at least 1; got {value!r}.")
+        return int(value)
+
+    every, batch_size = whole(every, "every"), whole(batch_size, "batch_size")
+    if fps is not None:
+        if isinstance(fps, bool) or not isinstance(fps, (int, float, np.number)) or not (
+                math.isfinite(fps) and fps > 0):
+            raise ValueError(f"fps must be a finite number > 0; got {fps!r}.")
+        fps = float(fps)
+    if errors not in ERRORS:
+        raise ValueError(f"errors must be one of {list(ERRORS)}; got {errors!r}.")
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {list(ENGINES)}; got {engine!r}.")
+    unknown = sorted(set(detector_params) - {"work_size", "threshold", "overlap"})
+    if unknown:
+        raise TypeError(f"analyze got unexpected argument(s) {unknown}; the detector "
+                        "takes work_size, threshold and overlap.")
+    check_detector_params(**detector_params)
+    return every, fps, batch_size
+
+
+def _analyze_serial(items, classifier, batch_size, progress, options):
+    """The tables of every item in this process, the faces of consecutive
+    photos classified together in batches of ``batch_size``."""
+    bar = _progress(len(items), progress, "files")
+    batch = _Batch(classifier, batch_size)
+    failed = {}
+    for item in items:
+        _item_faces(item, batch, failed, progress=progress, **options)
+        bar.update(1)
+    bar.close()
+    return batch.tables(), failed
+
+
+def _classifier(model, engine="onnx", _loaded={}):
     """A fitted classifier: ``model`` itself, or the shipped model of that
-    name (loaded once per process: a Dask worker loads it once)."""
-    if not isinstance(model, str):
-        return model
-    if model not in _loaded:
-        from ._pretrained import load_pretrained
+    name on ``engine`` (loaded once per process: a Dask worker loads it
+    once)."""
+    if isinstance(model, str):
+        key = (model.lower(), engine)
+        if key not in _loaded:
+            if engine == "onnx":
+                from ._runtime import shipped_graph
 
-        _loaded[model] = load_pretrained(model)
-    return _loaded[model]
+                _loaded[key] = shipped_graph(model)
+            else:
+                from ._pretrained import load_pretrained
+
+                _loaded[key] = load_pretrained(model)
+        return _loaded[key]
+    if not (hasattr(model, "predict_proba") and hasattr(model, "classes_")):
+        fitted = "an unfitted " if hasattr(model, "predict_proba") else ""
+        raise TypeError(
+            f"model must be a shipped model's name ('cnn', 'cnn-ensemble', 'rnn', "
+            f"'study') or a fitted classifier with predict_proba and classes_; got "
+            f"{fitted}{type(model).__name__ if model is not None else 'None'}."
+        )
+    return model
 
 
 def _names(classifier, tables):
     """The probability columns: the tables' own, or the classifier's class names."""
     if tables:
         return [column for column in tables[0].columns if column not in _COLUMNS]
-    from .plotting import label_names
+    from ._labels import label_names
 
     return [str(name).lower() for name in label_names(classifier.classes_)]
 
 
-def _analyze_item(item, classifier, *, detect, every, fps, batch_size, detector_params,
-                  progress=False):
-    """The rows of one image, array or video, as a DataFrame (the work of one
-    Dask task; ``analyze`` runs the same function for each item)."""
-    import pandas as pd
+class _Batch:
+    """Faces waiting for the classifier, with their rows; classified
+    ``batch_size`` at a time, whichever images or frames they came from."""
 
-    name, kind, value = item
-    classifier = _classifier(classifier)  # a shipped model's name, on a worker
-    names = _names(classifier, [])
-    rows, crops, tables = [], [], []
+    def __init__(self, classifier, batch_size):
+        self.classifier, self.batch_size = classifier, batch_size
+        self.names = _names(classifier, [])
+        self.rows, self.crops, self.done = [], [], []
 
-    def flush():
-        if crops:
-            proba = classifier.predict_proba(np.concatenate(crops))
-            frame = pd.DataFrame(rows, columns=_COLUMNS[:-1])
-            frame["label"] = np.asarray(names)[proba.argmax(axis=1)]
-            frame[names] = proba
-            tables.append(frame)
-            rows.clear(), crops.clear()
-
-    def add(number, time, boxes, faces, ids):
-        if not len(boxes):
+    def add(self, name, number, time, rows, crops, ids):
+        if not len(rows):
             return
-        for box, face_id in zip(boxes, ids):
-            rows.append((name, number, time, face_id, *box))
-        crops.append(faces)
-        if sum(len(c) for c in crops) >= batch_size:
-            flush()
+        for row, face_id in zip(rows, ids):
+            self.rows.append((name, number, time, face_id, *row))
+        self.crops.append(crops)
+        if sum(len(c) for c in self.crops) >= self.batch_size:
+            self.flush()
 
-    if kind == "video":
-        capture, rate, count = _open_video(value)
-        tracker, frames = _Tracker(), _progress(count, progress, "frames")
-        for number, time, grey in _video_frames(value, capture, rate, every, fps):
-            boxes, faces = _faces_of(grey, detect, detector_params)
-            add(number, time, boxes, faces, tracker.assign(boxes))
-            frames.update(number + 1 - frames.n)
-        frames.close()
-    else:
+    def flush(self):
+        import pandas as pd
+
+        if self.crops:
+            proba = self.classifier.predict_proba(np.concatenate(self.crops))
+            frame = pd.DataFrame(self.rows, columns=_COLUMNS[:-1])
+            frame["label"] = np.asarray(self.names)[proba.argmax(axis=1)]
+            frame[self.names] = proba
+            self.done.append(frame)
+            self.rows, self.crops = [], []
+
+    def tables(self):
+        self.flush()
+        return self.done
+
+
+def _item_faces(item, batch, failed, *, detect, every, fps, detector_params, errors,
+                progress=False):
+    """Find the faces of one image, array or video and hand them to
+    ``batch``; a file that cannot be read goes into ``failed`` (and is
+    raised or warned about as ``errors`` says)."""
+    name, kind, value = item
+    try:
+        if kind == "video":
+            capture, rate, count = _open_video(value)
+            tracker, frames = _Tracker(), _progress(count, progress, "frames")
+            for number, time, grey in _video_frames(value, capture, rate, every, fps):
+                rows, crops = _faces_of(grey, detect, detector_params)
+                batch.add(name, number, time, rows, crops,
+                          tracker.assign([row[:4] for row in rows]))
+                frames.update(number + 1 - frames.n)
+            frames.close()
+            return
         if kind == "image":
-            from .datasets._images import read_grey
+            from .datasets._images import read_photo
 
-            grey = read_grey(value)
+            # a large JPEG decoded no larger than the detector needs
+            side = detector_params.get("work_size", 1280)
+            grey, scale = read_photo(value, draft_side=side if detect is not False else 48)
         else:
-            grey = _grey(value, name)
-        boxes, faces = _faces_of(grey, detect, detector_params)
-        add(0, float("nan"), boxes, faces, range(len(boxes)))
-    flush()
-    return _table(tables, names)
+            grey, scale = _grey(value, name), 1.0
+        rows, crops = _faces_of(grey, detect, detector_params, scale)
+        batch.add(name, 0, float("nan"), rows, crops, range(len(rows)))
+    except ValueError as exc:
+        if kind == "array" or errors == "raise":
+            raise  # an array is the caller's own data: always an error
+        failed[name] = str(exc)
+        if errors == "warn":
+            warnings.warn(f"{name}: skipped, it could not be read: {exc}",
+                          UnreadableFileWarning, stacklevel=4)
 
 
-def _analyze_on_dask(client, items, model, options, progress):
-    """One task per image or video on a Dask cluster; the tables in order."""
+def _analyze_item(item, model, *, engine, detect, every, fps, batch_size, detector_params,
+                  errors, progress=False):
+    """(the rows of one image, array or video as a DataFrame, the files
+    that failed): the work of one Dask task."""
+    classifier = _classifier(model, engine)  # a shipped model's name, on a worker
+    batch, failed = _Batch(classifier, batch_size), {}
+    _item_faces(item, batch, failed, detect=detect, every=every, fps=fps,
+                detector_params=detector_params, errors="skip" if errors == "warn" else errors,
+                progress=progress)
+    return _table(batch.tables(), batch.names), failed
+
+
+def _analyze_on_dask(client, items, model, engine, options, progress):
+    """One task per image or video on a Dask cluster: (table, failed) of
+    each, in order; the client warns about the failed files."""
     from distributed import as_completed
 
     # a shipped model's name travels as text and each worker loads it once;
     # a fitted classifier is sent to every worker once
     shipped = model if isinstance(model, str) else client.scatter(model, broadcast=True)
-    futures = [client.submit(_analyze_item, item, shipped, pure=False, **options)
+    futures = [client.submit(_analyze_item, item, shipped, engine=engine, pure=False,
+                             **options)
                for item in items]
     bar = _progress(len(futures), progress, "files")
     for _ in as_completed(futures):
         bar.update(1)
     bar.close()
-    return client.gather(futures)
+    results = client.gather(futures)
+    if options["errors"] == "warn":
+        for _, failed in results:
+            for name, reason in failed.items():
+                warnings.warn(f"{name}: skipped, it could not be read: {reason}",
+                              UnreadableFileWarning, stacklevel=3)
+    return results
 
 
 def _table(tables, names):
@@ -344,10 +483,12 @@ def _table(tables, names):
     tables = [table for table in tables if len(table)]
     if not tables:
         empty = pd.DataFrame(columns=_COLUMNS + names)
-        return empty.astype({"frame": int, "face": int, "time": float, **{n: float for n in names}})
+        floats = {column: float for column in ["time", "score"] + LANDMARK_COLUMNS + names}
+        return empty.astype({"frame": int, "face": int, **floats})
     table = pd.concat(tables, ignore_index=True)
+    floats = {column: float for column in ["time", "score"] + LANDMARK_COLUMNS}
     return table.astype({"frame": int, "face": int, "x": int, "y": int, "width": int,
-                         "height": int, "time": float})
+                         "height": int, **floats})
 
 
 def _progress(total, enabled, unit):

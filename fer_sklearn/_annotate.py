@@ -12,10 +12,11 @@ def _label(row):
 
 
 def _draw_image(path, rows, out):
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageOps
 
     with Image.open(path) as image:
-        image = image.convert("RGB")
+        # upright, as analyze read it: the boxes are in that frame
+        image = ImageOps.exif_transpose(image).convert("RGB")
     draw = ImageDraw.Draw(image)
     width = max(2, round(max(image.size) / 400))
     for _, row in rows.iterrows():
@@ -57,20 +58,31 @@ def _draw_video(path, rows, out):
             writer.release()
 
 
-def annotate(table, folder):
+def annotate(table, folder, *, overwrite=False):
     """Write each source of ``table`` (what ``analyze`` returns for files)
     with its faces drawn: photos as PNG, videos as MP4, into ``folder``.
+
+    Never writes over one of the table's sources, and over another existing
+    file only with ``overwrite``; both are checked for every output before
+    the first is written.
 
     Returns
     -------
     list of pathlib.Path
         The files written, one per source that has faces.
+
+    Raises
+    ------
+    ValueError
+        If an output would replace an input, or an existing file without
+        ``overwrite``.
     """
     from ._analyze import VIDEO_SUFFIXES
 
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    written, used = [], set()
+    sources = {Path(source).resolve() for source in table["source"].unique()
+               if Path(source).is_file()}
+    plan, used = [], set()
     for source, rows in table.groupby("source", sort=False):
         path = Path(source)
         if not path.is_file():
@@ -82,6 +94,14 @@ def annotate(table, folder):
             stem = f"{path.stem}-{number}"
         used.add(stem)
         out = folder / (stem + (".mp4" if video else ".png"))
+        if out.resolve() in sources:
+            raise ValueError(f"{out}: is one of the inputs; annotated copies never "
+                             "replace their inputs (choose another folder).")
+        if out.exists() and not overwrite:
+            raise ValueError(f"{out}: exists; pass overwrite=True (--overwrite) to "
+                             "replace it, or choose another folder.")
+        plan.append((path, rows, out, video))
+    folder.mkdir(parents=True, exist_ok=True)
+    for path, rows, out, video in plan:
         (_draw_video if video else _draw_image)(path, rows, out)
-        written.append(out)
-    return written
+    return [out for _, _, out, _ in plan]

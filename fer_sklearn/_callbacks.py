@@ -110,23 +110,26 @@ class InitFromPretrained(Callback):
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         if len(net.history):
             return  # partial_fit going on: keep what was learned
-        from ._pretrained import load_pretrained
+        from ._checkpoints import dequantize, shipped_checkpoint
 
-        shipped = load_pretrained(self.name)
-        if list(shipped.classes_) != list(net.classes_):
+        entry, checkpoint = shipped_checkpoint(self.name)
+        classes = list(checkpoint["classes"])
+        if classes != list(net.classes_):
             raise ValueError(
                 f"InitFromPretrained({self.name!r}): the shipped model knows the "
-                f"classes {shipped.classes_.tolist()}; y has {net.classes_.tolist()}."
+                f"classes {classes}; y has {net.classes_.tolist()}."
             )
         try:
-            net.module_.network.load_state_dict(shipped.module_.network.state_dict())
+            net.module_.network.load_state_dict(
+                dequantize(checkpoint["state_dict"], checkpoint.get("scales")))
         except RuntimeError as exc:
             raise ValueError(
                 f"InitFromPretrained({self.name!r}): the shipped network "
-                f"({type(shipped.module_.network).__name__}, "
-                f"{shipped.get_params_for('module')}) does not fit this classifier's "
-                f"({type(net.module_.network).__name__}, {net.get_params_for('module')})."
+                f"({checkpoint['network']}, {checkpoint['module_params']}) does not "
+                f"fit this classifier's ({type(net.module_.network).__name__}, "
+                f"{net.get_params_for('module')})."
             ) from exc
-        net.pixel_mean_, net.pixel_std_ = shipped.pixel_mean_, shipped.pixel_std_
-        net.module_.pixel_mean.fill_(float(shipped.pixel_mean_))
-        net.module_.pixel_std.fill_(float(shipped.pixel_std_))
+        mean, std = float(checkpoint["pixel_mean"]), float(checkpoint["pixel_std"])
+        net.pixel_mean_, net.pixel_std_ = mean, std
+        net.module_.pixel_mean.fill_(mean)
+        net.module_.pixel_std.fill_(std)

@@ -35,11 +35,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from ._augment import flip_horizontal, random_affine
+from ._checkpoints import check_checkpoint, dequantize
 from ._callbacks import CosineLR
 from ._networks import NETWORKS, FERModel, FERNet, ReNet
-from ._validation import N_PIXELS, check_images, check_labels
+from ._validation import N_PIXELS, check_images, check_labels, check_pixel_scale
 
-__all__ = ["FERCNNClassifier", "FERRNNClassifier", "NesterovSGD"]
+__all__ = ["FERCNNClassifier", "FERRNNClassifier", "NesterovSGD", "classifier_from_checkpoint"]
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -286,6 +287,7 @@ class _FERClassifierBase(NeuralNetClassifier):
         ``_pretrained.dequantize`` for stored files), or None when the
         caller loads the weights itself.
         """
+        self._check_own_params()  # e.g. tta="no" given to load_pretrained
         self._set_learned_state(classes, float(pixel_mean), float(pixel_std))
         if network_state is None:
             self.initialize()  # skorch's load_params may load an optimizer too
@@ -298,6 +300,15 @@ class _FERClassifierBase(NeuralNetClassifier):
             self._initialize_module()
             self._initialize_criterion()
             self._initialize_history()
+            # misspelt keywords, as initialize() does; optimizer__* wait for
+            # the optimizer that partial_fit builds
+            to_validate = self._params_to_validate
+            self._params_to_validate = {
+                key for key in to_validate if not key.startswith("optimizer__")}
+            try:
+                self._validate_params()
+            finally:
+                self._params_to_validate = to_validate
             self.initialized_ = True
         if network_state is not None:
             self.module_.network.load_state_dict(network_state)
@@ -357,9 +368,10 @@ class _FERClassifierBase(NeuralNetClassifier):
     def _teacher_estimator(self):
         teacher = self.teacher
         if isinstance(teacher, str):
-            from ._pretrained import load_pretrained  # it imports this module
+            from ._checkpoints import shipped_checkpoint
 
-            return load_pretrained(teacher)
+            entry, checkpoint = shipped_checkpoint(teacher)
+            return classifier_from_checkpoint(checkpoint, **entry.get("defaults", {}))
         if not hasattr(teacher, "predict_proba"):
             raise TypeError(
                 "teacher must be a fitted classifier with predict_proba and "
@@ -618,12 +630,27 @@ class _FERClassifierBase(NeuralNetClassifier):
         ndarray of shape (n_samples, n_classes), float32
         """
         check_is_fitted(self, "pixel_mean_")
+        if not isinstance(X, torch.utils.data.Dataset):
+            X = check_pixel_scale(check_images(X), self.pixel_mean_, self.pixel_std_)
         return super().predict_proba(X).astype(np.float32)
 
     def predict(self, X):
         """Predicted labels, of the same kind as the ``y`` given to ``fit``."""
         check_is_fitted(self, "pixel_mean_")
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of ``predict(X)`` against ``y``.
+
+        Raises
+        ------
+        ValueError
+            If ``y`` holds labels not seen in ``fit`` (they could never be
+            predicted: merge or encode them as in training).
+        """
+        check_is_fitted(self, "pixel_mean_")
+        self._encode(check_labels(y))
+        return super().score(X, y, sample_weight=sample_weight)
 
     # -- persistence ----------------------------------------------------------
 
@@ -868,3 +895,54 @@ class FERRNNClassifier(_FERClassifierBase):
             clip_grad_norm=clip_grad_norm,
             **kwargs,
         )
+
+
+#: Networks that load as a FERRNNClassifier (the others as a FERCNNClassifier).
+_RECURRENT = {"rnn", "renet"}
+
+
+def classifier_from_checkpoint(checkpoint, where="the checkpoint", **params):
+    """Build a fitted classifier from a checkpoint dict.
+
+    The dict is what ``scripts/train_pretrained.py`` and
+    ``scripts/export_pretrained.py`` save: ``network`` (a name in
+    :data:`fer_sklearn.networks.NETWORKS`), ``module_params``, ``state_dict``
+    (of the bare network; int8 tensors, with their per-row ``scales``, and
+    float16 tensors become float32: see ``_checkpoints.dequantize``),
+    ``pixel_mean``, ``pixel_std``, ``classes`` and optionally ``history``
+    (the training run's epochs, restored as the classifier's
+    ``history``). Recurrent networks (also an ensemble of them) become a
+    :class:`FERRNNClassifier`, the others a :class:`FERCNNClassifier`.
+
+    Raises
+    ------
+    ValueError
+        If the dict is not such a checkpoint, or its weights do not fit its
+        network; the message names ``where``.
+    """
+    check_checkpoint(checkpoint, where)
+    network = checkpoint["network"]
+    kind = network
+    if network == "ensemble":
+        kind = checkpoint["module_params"]["network"]
+    cls = FERRNNClassifier if kind in _RECURRENT else FERCNNClassifier
+    module_params = {f"module__{k}": v for k, v in checkpoint["module_params"].items()}
+    try:
+        weights = dequantize(checkpoint["state_dict"], checkpoint.get("scales"))
+    except (KeyError, RuntimeError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{where}: its int8 weights and scales do not match ({exc}).") from exc
+    clf = cls(module=network, **module_params, **params)
+    try:
+        clf._restore(checkpoint["classes"], checkpoint["pixel_mean"],
+                     checkpoint["pixel_std"], weights)
+    except RuntimeError as exc:  # load_state_dict: missing or unexpected keys
+        raise ValueError(
+            f"{where}: its weights do not fit a {network!r} network with "
+            f"{checkpoint['module_params']} ({str(exc).splitlines()[0]})."
+        ) from exc
+    for row in checkpoint.get("history", []):
+        # the training run's epochs (one-run files shipped since the study)
+        clf.history.new_epoch()
+        for key, value in row.items():
+            clf.history.record(key, value)
+    return clf

@@ -59,18 +59,12 @@ _SESSIONS = {}
 
 
 def _session():
-    """An ONNX Runtime session of the shipped detector, one per thread count."""
-    import torch
+    """An ONNX Runtime session of the shipped detector, one per thread count
+    (as many threads as torch would use; see ``_runtime.cpu_threads``)."""
+    from ._runtime import cpu_threads, make_session
 
-    threads = torch.get_num_threads()
+    threads = cpu_threads()
     if threads not in _SESSIONS:
-        try:
-            import onnxruntime
-        except ImportError as exc:  # a dependency: a broken install
-            raise ImportError(
-                "face detection runs on ONNX Runtime (installed with fer_sklearn): "
-                "pip install onnxruntime."
-            ) from exc
         graph = resources.files("fer_sklearn.pretrained").joinpath(MODEL_FILE).read_bytes()
         digest = hashlib.sha256(graph).hexdigest()
         if digest != MODEL_SHA256:
@@ -78,15 +72,7 @@ def _session():
                 f"the face detector's file fer_sklearn/pretrained/{MODEL_FILE} is corrupted "
                 f"or was changed: expected sha256 {MODEL_SHA256}, found {digest}. "
                 "Reinstall fer_sklearn.")
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        # no busy-waiting between runs: ONNX Runtime's spinning threads took
-        # the cores from torch's classifier (benchmarks/bench_dask.py --parts
-        # analyze, serial: 92.3 s spinning, 65.1 s not)
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        _SESSIONS[threads] = onnxruntime.InferenceSession(
-            graph, options, providers=["CPUExecutionProvider"])
+        _SESSIONS[threads] = make_session(graph, threads)
     return _SESSIONS[threads]
 
 
@@ -115,40 +101,42 @@ LARGE_FACE = 480
 CONTAINED = 0.6
 
 
-def detect_faces(grey, *, work_size=1280, threshold=0.6, overlap=0.4):
-    """Boxes ``(x, y, width, height)`` of the faces in a greyscale image.
+def check_detector_params(work_size=1280, threshold=0.6, overlap=0.4):
+    """The detector's settings, checked: a ValueError naming the one out of
+    its range."""
+    if isinstance(work_size, bool) or not isinstance(work_size, (int, np.integer)) \
+            or not 64 <= work_size <= 8192:
+        raise ValueError(f"work_size must be a whole number of pixels in 64..8192; "
+                         f"got {work_size!r}.")
+    for name, value in (("threshold", threshold), ("overlap", overlap)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
+                or not 0 < float(value) <= 1:
+            raise ValueError(f"{name} must be a number in (0, 1]; got {value!r}.")
+    return dict(work_size=int(work_size), threshold=float(threshold), overlap=float(overlap))
 
-    An image over 960 pixels is searched twice: in a copy whose long side
-    is at most ``work_size``, for boxes up to 480 pixels long there, and in
-    one of 640 pixels for larger faces (boxes over 480 pixels from the first
-    copy are unreliable: the network's largest anchors are 512 pixels, and
-    larger faces come out in pieces).
 
-    Parameters
-    ----------
-    grey : ndarray of shape (height, width), uint8
-    work_size : int, default=1280
-        An image whose long side exceeds this is searched in a copy scaled
-        down to it. In that copy, faces 30 pixels wide were all found,
-        faces of 19 pixels about half (synthetic group photos).
-        Larger finds smaller faces in large photos, but also boxes on no
-        face (measured in ``benchmarks/bench_faces.py``).
-    threshold : float, default=0.6
-        Smallest face probability kept; lower finds more turned or hidden
-        faces, and sooner or later boxes on no face.
-    overlap : float, default=0.4
-        Of boxes overlapping by more than this (intersection over union),
-        only the most probable is kept; and a box lying mostly (60% of its
-        area) inside a larger one is dropped.
+def find_faces(grey, *, work_size=1280, threshold=0.6, overlap=0.4):
+    """The faces in a greyscale image: boxes, scores and five landmarks.
+
+    See :func:`detect_faces` for the search and the parameters.
 
     Returns
     -------
-    list of tuple of int
-        In the image's own pixels, sorted left to right, then top to bottom.
+    boxes : ndarray of shape (n, 4), int
+        ``(x, y, width, height)`` in the image's pixels, sorted left to
+        right, then top to bottom.
+    scores : ndarray of shape (n,), float32
+        The detector's face probability of each box.
+    landmarks : ndarray of shape (n, 5, 2), float32
+        ``(x, y)`` of the right eye, left eye, nose tip, right and left
+        mouth corners (the person's right: the left of the image).
     """
+    check_detector_params(work_size, threshold, overlap)
     grey = np.ascontiguousarray(grey, dtype=np.uint8)
     if grey.ndim != 2:
         raise ValueError(f"expected a greyscale image of shape (height, width); got {grey.shape}.")
+    if min(grey.shape) < 1:
+        raise ValueError(f"expected an image of at least 1x1 pixels; got shape {grey.shape}.")
     long_side = max(grey.shape)
     fine = min(1.0, work_size / long_side)
     if fine * long_side > 1.5 * COARSE_SIZE:
@@ -157,19 +145,70 @@ def detect_faces(grey, *, work_size=1280, threshold=0.6, overlap=0.4):
                  _search(grey, COARSE_SIZE / long_side, threshold, shortest=limit)]
     else:
         found = [_search(grey, fine, threshold)]
-    corners = np.concatenate([c for c, _ in found])
-    scores = np.concatenate([s for _, s in found])
-    boxes = []
-    for left, top, right, bottom in np.rint(_merge(corners, scores, threshold, overlap)):
+    corners = np.concatenate([f[0] for f in found])
+    scores = np.concatenate([f[1] for f in found])
+    points = np.concatenate([f[2] for f in found])
+    kept = _merge(corners, scores, threshold, overlap)
+    boxes, kept_scores, kept_points = [], [], []
+    for index in kept:
+        left, top, right, bottom = np.rint(corners[index])
         if right > left and bottom > top:
             boxes.append((int(left), int(top), int(right - left), int(bottom - top)))
-    return sorted(boxes)
+            kept_scores.append(scores[index])
+            kept_points.append(points[index])
+    order = sorted(range(len(boxes)), key=boxes.__getitem__)
+    return (np.array([boxes[i] for i in order], dtype=int).reshape(-1, 4),
+            np.array([kept_scores[i] for i in order], dtype=np.float32),
+            np.array([kept_points[i] for i in order], dtype=np.float32).reshape(-1, 5, 2))
+
+
+def detect_faces(grey, *, work_size=1280, threshold=0.6, overlap=0.4):
+    """Boxes ``(x, y, width, height)`` of the faces in a greyscale image.
+
+    An image over 960 pixels is searched twice: in a copy whose long side
+    is at most ``work_size``, for boxes up to 480 pixels long there, and in
+    one of 640 pixels for larger faces (boxes over 480 pixels from the first
+    copy are unreliable: the network's largest anchors are 512 pixels, and
+    larger faces come out in pieces). :func:`find_faces` also gives each
+    box's score and landmarks.
+
+    Parameters
+    ----------
+    grey : ndarray of shape (height, width), uint8
+    work_size : int in 64..8192, default=1280
+        An image whose long side exceeds this is searched in a copy scaled
+        down to it. In that copy, faces 30 pixels wide were all found,
+        faces of 19 pixels about half (synthetic group photos).
+        Larger finds smaller faces in large photos, but also boxes on no
+        face (measured in ``benchmarks/bench_faces.py``).
+    threshold : float in (0, 1], default=0.6
+        Smallest face probability kept; lower finds more turned or hidden
+        faces, and sooner or later boxes on no face.
+    overlap : float in (0, 1], default=0.4
+        Of boxes overlapping by more than this (intersection over union),
+        only the most probable is kept; and a box lying mostly (60% of its
+        area) inside a larger one is dropped.
+
+    Returns
+    -------
+    list of tuple of int
+        In the image's own pixels, sorted left to right, then top to bottom.
+
+    Raises
+    ------
+    ValueError
+        For a setting out of its range, or an image that is not 2-d.
+    """
+    boxes, _, _ = find_faces(grey, work_size=work_size, threshold=threshold,
+                             overlap=overlap)
+    return [tuple(int(v) for v in box) for box in boxes]
 
 
 def _search(grey, scale, threshold, shortest=0, longest=np.inf):
-    """Corners (left, top, right, bottom; in the image's pixels) and face
-    probabilities of the boxes found in a copy of ``grey`` scaled by
-    ``scale`` whose long side lies between ``shortest`` and ``longest``."""
+    """Corners (left, top, right, bottom; in the image's pixels), face
+    probabilities and landmarks ((5, 2) each) of the boxes found in a copy
+    of ``grey`` scaled by ``scale`` whose long side lies between
+    ``shortest`` and ``longest``."""
     from PIL import Image
 
     height, width = grey.shape
@@ -177,41 +216,44 @@ def _search(grey, scale, threshold, shortest=0, longest=np.inf):
     work = grey if size == (width, height) else np.asarray(
         Image.fromarray(grey).resize(size, Image.Resampling.BILINEAR))
     network_input = (work.astype(np.float32)[None] - _BGR_MEAN)[None]
-    offsets, probabilities, _ = _session().run(None, {"input": network_input})
+    offsets, probabilities, landmark_offsets = _session().run(None, {"input": network_input})
     keep = probabilities[0, :, 1] >= threshold
     anchors, offsets = _anchors(size[1], size[0])[keep], offsets[0, keep]
     centres = anchors[:, :2] + offsets[:, :2] * _CENTRE_VARIANCE * anchors[:, 2:]
     sides = anchors[:, 2:] * np.exp(offsets[:, 2:] * _SIZE_VARIANCE)
     corners = np.concatenate([centres - sides / 2, centres + sides / 2], axis=1)
-    corners = corners / np.tile([size[0] / width, size[1] / height], 2)
+    back = np.array([size[0] / width, size[1] / height], dtype=np.float32)
+    corners = corners / np.tile(back, 2)
+    points = (anchors[:, None, :2] + landmark_offsets[0, keep].reshape(-1, 5, 2)
+              * _CENTRE_VARIANCE * anchors[:, None, 2:]) / back
     long_sides = np.max(corners[:, 2:] - corners[:, :2], axis=1)
     sized = (long_sides > shortest) & (long_sides <= longest)
     corners = np.clip(corners[sized], 0, [width, height, width, height])
-    return corners, probabilities[0, keep, 1][sized]
+    return corners, probabilities[0, keep, 1][sized], points[sized]
 
 
 def _merge(corners, scores, threshold, overlap):
-    """The boxes kept: OpenCV's non-maximum suppression, then, largest
-    first, every box lying mostly inside a larger one kept is dropped."""
+    """The indices of the boxes kept: OpenCV's non-maximum suppression,
+    then, largest first, every box lying mostly inside a larger one kept is
+    dropped."""
     import cv2
 
     if not len(scores):
-        return corners
+        return np.empty(0, dtype=int)
     kept = np.asarray(cv2.dnn.NMSBoxes(
         np.column_stack([corners[:, :2], corners[:, 2:] - corners[:, :2]]).tolist(),
         scores.tolist(), threshold, overlap), dtype=int).reshape(-1)
-    corners = corners[kept]
-    areas = np.prod(corners[:, 2:] - corners[:, :2], axis=1)
+    areas = np.prod(corners[kept, 2:] - corners[kept, :2], axis=1)
     chosen = []
-    for index in np.argsort(-areas, kind="stable"):
+    for index in kept[np.argsort(-areas, kind="stable")]:
         if chosen:
             inner = np.prod(np.clip(
                 np.minimum(corners[index, 2:], corners[chosen, 2:])
                 - np.maximum(corners[index, :2], corners[chosen, :2]), 0, None), axis=1)
-            if inner.max() >= CONTAINED * areas[index]:
+            if inner.max() >= CONTAINED * np.prod(corners[index, 2:] - corners[index, :2]):
                 continue
         chosen.append(index)
-    return corners[chosen]
+    return np.asarray(chosen, dtype=int)
 
 
 def crop_faces(grey, boxes, *, margin=MARGIN, upward_shift=UPWARD_SHIFT):

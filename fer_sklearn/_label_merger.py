@@ -126,6 +126,13 @@ class LabelMerger(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         y = self._check_y(y)
         self.mapping_ = self._resolve_mapping(y)
         self.input_classes_ = np.unique(y)
+        if self.mapping is not None and len(y) and not set(self.mapping_) & set(
+                self.input_classes_.tolist()):
+            raise ValueError(
+                f"None of the mapping's labels {sorted(self.mapping_, key=str)} occur in y, "
+                f"which holds {self.input_classes_.tolist()}: nothing would be merged "
+                "(a different case, or int codes for names?)."
+            )
         self.classes_ = np.unique(self._merge(self.input_classes_))
         return self
 
@@ -194,6 +201,11 @@ class LabelMerger(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             )
         _check_known(classes, self.input_classes_, "classes holds labels not seen in fit",
                      "LabelMerger was fitted on")
+        if len(np.unique(classes)) != len(classes):
+            raise ValueError(
+                f"classes must name each column once (a model's classes_); got "
+                f"{classes.tolist()}."
+            )
         columns = np.searchsorted(self.classes_, self._merge(classes))
         merged = np.zeros((proba.shape[0], len(self.classes_)), dtype=proba.dtype)
         np.add.at(merged.T, columns, proba.T)

@@ -4,9 +4,11 @@ import numbers
 import warnings
 
 import numpy as np
-from sklearn.exceptions import DataConversionWarning
 
 from .datasets._readers import IMAGE_SIZE, N_PIXELS
+
+# scikit-learn is imported where it is used: the ONNX Runtime engine checks
+# its input here without it
 ACCEPTED_SHAPES = "(n_samples, 2304), (n_samples, 48, 48) or (n_samples, 1, 48, 48)"
 
 
@@ -80,6 +82,42 @@ def check_images(X, *, name="X"):
     return np.ascontiguousarray(array)
 
 
+def trained_scale(pixel_mean, pixel_std):
+    """The pixel scale a model was trained on, from its learned
+    normalisation: 255 for grey levels (FER2013 faces have a mean near 130
+    and a deviation near 65 on 0..255; ``rescale=1/255`` stores mean 0 and
+    deviation 255), 1 for faces scaled to 0..1 (mean in 0..1, deviation
+    under 0.6), None for anything else (no check)."""
+    mean, std = float(pixel_mean), float(pixel_std)
+    if max(abs(mean), std) > 1.5:
+        return 255
+    if 0 <= mean <= 1 and std < 0.6:
+        return 1
+    return None
+
+
+def check_pixel_scale(images, pixel_mean, pixel_std, *, name="X"):
+    """``images`` (float32, as :func:`check_images` returns them) if their
+    scale fits a model trained with this normalisation; else a ValueError.
+
+    A model trained on grey levels 0..255 given floats in 0..1 (or the
+    reverse) predicts nearly one class for every face, silently.
+    """
+    top = float(images.max()) if images.size else 0.0
+    scale = trained_scale(pixel_mean, pixel_std)
+    if scale == 255 and 0 < top <= 1.0:
+        raise ValueError(
+            f"{name} holds pixel values in 0..{top:g}, but this model was trained on "
+            "grey levels 0..255: pass the faces as 0..255 (e.g. X * 255)."
+        )
+    if scale == 1 and top > 1.5:
+        raise ValueError(
+            f"{name} holds pixel values up to {top:g}, but this model was trained on "
+            "pixels scaled to 0..1: pass X / 255."
+        )
+    return images
+
+
 def check_labels(y, n_samples=None, *, name="y"):
     """Validate 1-d labels: ints, strings, floats without NaN; one per sample."""
     if y is None:
@@ -91,6 +129,8 @@ def check_labels(y, n_samples=None, *, name="y"):
         y = y.detach().cpu().numpy()
     labels = np.asarray(y)
     if labels.ndim == 2 and labels.shape[1] == 1:
+        from sklearn.exceptions import DataConversionWarning
+
         warnings.warn(
             f"A column-vector {name} was passed when a 1d array was expected: "
             "it is used as its ravel(), shape (n_samples,).",

@@ -1,8 +1,11 @@
 """The ``fer-sklearn`` command line: a thin layer over the public API.
 
 Subcommands: ``demo`` (the main job, on the bundled sample and the shipped
-CNN), ``train``, ``evaluate`` and ``predict``. Bad input ends with one
+CNN), ``train``, ``evaluate``, ``predict`` and ``live``. Bad input ends with one
 line on stderr and exit status 1 (2 for usage errors), never a traceback.
+Whatever only predicts (``demo``, ``evaluate``, ``predict``) runs a shipped
+model's ONNX graph on ONNX Runtime by default (``--engine torch`` for the
+torch model); ``predict`` then imports neither torch nor scikit-learn.
 """
 
 import argparse
@@ -13,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._labels import LANDMARKS, TABLE_COLUMNS as _COLUMNS_LIVE
 from ._recipes import recipe_names
 
 # torch, pandas, scikit-learn and matplotlib are imported by the commands
@@ -26,29 +30,60 @@ class CommandError(Exception):
     """An error to report on one line, without a traceback."""
 
 
-def _load_model(spec, tta=None):
-    from ._pretrained import load_model_file, load_pretrained
+def _shipped_name(spec):
+    """The shipped model ``spec`` names (any case), or None."""
+    return spec.lower() if spec.lower() in MODEL_CHOICES else None
 
+
+def _load_model(spec, tta=None, engine="onnx", light=False):
+    """The model ``--model`` names: a shipped one on ``engine`` (with
+    ``light``, the bare graph runner that needs no scikit-learn), or a
+    file written by 'fer-sklearn train' (torch)."""
     params = {} if tta is None else {"tta": tta}
-    if spec in MODEL_CHOICES:
-        return load_pretrained(spec, **params)
+    name = _shipped_name(spec)
+    if name is not None:
+        if engine == "onnx" and light:
+            from ._runtime import shipped_graph
+
+            return shipped_graph(name, **params)
+        from ._pretrained import load_pretrained
+
+        return load_pretrained(name, engine=engine, **params)
     path = Path(spec)
     if not path.is_file():
         raise CommandError(
-            f"model {spec!r} is neither one of {list(MODEL_CHOICES)} nor an "
+            f"model {spec!r} is neither one of {list(MODEL_CHOICES)} (any case) nor an "
             "existing file written by 'fer-sklearn train'."
         )
+    from ._pretrained import load_model_file
+
     # weights and metadata only: a model file cannot run code when read
     return load_model_file(path, **params)
 
 
 def _truth_for(model, y):
-    """FER2013's 7 codes, merged (Disgust into Angry) for a 6-class model."""
-    if len(model.classes_) == 6 and 1 not in model.classes_:
-        from ._label_merger import LabelMerger
+    """FER2013's 7 codes as the model's labels: merged (Disgust into Angry)
+    for a 6-class model of merged codes, as names for a model of emotion
+    names; else a CommandError saying what the model predicts."""
+    classes = np.asarray(model.classes_)
+    if classes.dtype.kind in "iu":
+        if set(classes.tolist()) == {0, 2, 3, 4, 5, 6}:
+            from ._label_merger import LabelMerger
 
-        return LabelMerger().fit(np.arange(7)).transform(y)
-    return y
+            return LabelMerger().fit(np.arange(7)).transform(y)
+        if set(classes.tolist()) <= set(range(7)):
+            return y
+    else:
+        from .datasets import EMOTIONS
+
+        names = np.asarray(EMOTIONS)
+        lowered = {str(c).lower(): c for c in classes}
+        if set(lowered) <= set(EMOTIONS):
+            return np.asarray([lowered.get(names[code], names[code]) for code in y],
+                              dtype=classes.dtype)
+    raise CommandError(
+        f"the model predicts {classes.tolist()}: neither FER2013's codes 0..6 (or the "
+        "6 merged codes) nor its emotion names, so FER2013's labels cannot score it.")
 
 
 def report(model, X, y, *, split, stream=None):
@@ -56,7 +91,7 @@ def report(model, X, y, *, split, stream=None):
     from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
 
     from ._label_merger import LabelMerger
-    from .plotting import label_names
+    from ._labels import label_names
 
     def say(text=""):
         print(text, file=stream or sys.stdout)
@@ -71,10 +106,16 @@ def report(model, X, y, *, split, stream=None):
     merged_predicted = merger.classes_[
         merger.merge_proba(proba, model.classes_).argmax(axis=1)
     ]
-    if len(model.classes_) == 7:
+    n_classes = len(model.classes_)
+    if n_classes == 7:
         say(f"accuracy, 7 classes: {accuracy_score(y, predicted):.2%}")
-    say(f"accuracy, 6 classes (disgust merged into angry): "
-        f"{accuracy_score(merged_truth, merged_predicted):.2%}")
+        say(f"accuracy, 6 classes (disgust merged into angry): "
+            f"{accuracy_score(merged_truth, merged_predicted):.2%}")
+    elif set(np.asarray(model.classes_).tolist()) == {0, 2, 3, 4, 5, 6}:
+        say(f"accuracy, 6 classes (disgust merged into angry): "
+            f"{accuracy_score(merged_truth, merged_predicted):.2%}")
+    else:
+        say(f"accuracy, {n_classes} classes: {accuracy_score(y, predicted):.2%}")
     labels = model.classes_
     say()
     say(classification_report(y, predicted, labels=labels,
@@ -121,23 +162,55 @@ def write_figures(model, faces, proba, out, history=None):
 def _demo(args):
     from .datasets import load_fer2013_sample
 
+    out = None
+    if args.out:
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise CommandError(f"--out {args.out}: exists and is not a folder.")
+        _check_writable_folder(out, "--out")
     faces = load_fer2013_sample()
-    model = _load_model(args.model, tta=args.tta)
-    what = f"the shipped {args.model!r} model" if args.model in MODEL_CHOICES else args.model
+    model = _load_model(args.model, tta=args.tta, engine=args.engine)
+    name = _shipped_name(args.model)
+    what = (f"the shipped {name!r} model ({args.engine} engine)" if name
+            else args.model)
     print(f"fer_sklearn demo: {what} on the bundled sample")
     print("(the sample is drawn from PublicTest, the split the shipped models were "
           "selected on:\n these are validation figures, not test figures)\n")
     truth = _truth_for(model, faces.target)
     proba = report(model, faces.data, truth, split="bundled PublicTest sample")
-    if args.out:
+    if out is not None:
         from sklearn.utils import Bunch
 
         faces = Bunch(**{**faces, "target": truth})
-        # a shipped model's training curve, where its file carries one
-        for path in write_figures(model, faces, proba, Path(args.out),
-                                  history=model.history):
+        # a shipped model's training curve, where its file carries one (the
+        # torch weights hold it; the ONNX graph does not)
+        history = getattr(model, "history", None)
+        if history is None and name is not None:
+            history = _shipped_history(name)
+        for path in write_figures(model, faces, proba, out, history=history):
             print(f"wrote {path}")
     return 0
+
+
+def _shipped_history(name):
+    """The training curve a shipped file carries (the study's), or None."""
+    from ._pretrained import load_pretrained
+
+    history = load_pretrained(name).history
+    return history if len(history) else None
+
+
+def _check_writable_folder(folder, option):
+    """A CommandError unless ``folder`` exists and can be written, or can be
+    made where its nearest existing parent can be written."""
+    import os
+
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise CommandError(f"{option} {folder}: cannot be written ({existing} is not a "
+                           "writable folder).")
 
 
 def _train(args):
@@ -146,10 +219,10 @@ def _train(args):
     from . import FERCNNClassifier, FERRNNClassifier, LabelMerger
     from .datasets import load_fer2013
 
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        # say so before training, not after
-        raise CommandError(f"--out {args.out}: the folder {out.parent} does not exist.")
+    from ._pretrained import check_writable_file
+
+    # say so before training, not after
+    check_writable_file(Path(args.out), "--out")
     if args.model == "study-cnn" and not args.recipe:
         args.recipe = "study"  # the study's network is trained by its protocol
     faces = load_fer2013(args.data, usage=args.usage)
@@ -203,7 +276,7 @@ def _train(args):
 def _evaluate(args):
     from .datasets import load_fer2013
 
-    model = _load_model(args.model, tta=args.tta)
+    model = _load_model(args.model, tta=args.tta, engine=args.engine)
     usage = args.usage
     if usage is None:
         # the test split where the file holds it; Kaggle's training file
@@ -223,9 +296,20 @@ def _evaluate(args):
 def _predict(args):
     from ._analyze import _COLUMNS, VIDEO_SUFFIXES, _expand, analyze
 
-    model = _load_model(args.model, tta=args.tta)
+    # every output target is checked before any work
+    if args.csv:
+        from ._pretrained import check_writable_file
+
+        check_writable_file(Path(args.csv), "--csv")
+    model = _load_model(args.model, tta=args.tta, engine=args.engine, light=True)
     # the files, found once: their names for "no face found", their paths for analyze
     items = list(_expand(args.images))
+    if args.annotate:
+        _check_annotate_folder(Path(args.annotate), items)
+    detector = {key: value for key, value in (("threshold", args.threshold),
+                                              ("work_size", args.work_size),
+                                              ("overlap", args.overlap))
+                if value is not None}
     sources = [name for name, _, _ in items]
     client = None
     if args.scheduler:
@@ -235,15 +319,21 @@ def _predict(args):
             raise CommandError("--scheduler needs dask.distributed: pip install "
                                "\"fer_sklearn[dask]\"") from exc
         client = Client(args.scheduler)
+        # the workers load a shipped model by its name
+        model = _shipped_name(args.model) or model
     try:
         table = analyze([path for _, _, path in items], model,
                         detect=False if args.no_detect else None,
-                        every=args.every, fps=args.fps, client=client,
-                        progress=args.progress or sys.stderr.isatty())
+                        every=args.every, fps=args.fps, client=client, errors="skip",
+                        engine=args.engine,
+                        progress=args.progress or sys.stderr.isatty(), **detector)
     finally:
         if client is not None:
             client.close()
-    for name in sorted(set(sources) - set(table["source"]), key=sources.index):
+    failed = table.attrs.get("errors", {})
+    for name, reason in failed.items():
+        print(f"fer-sklearn predict: skipped {reason}", file=sys.stderr)
+    for name in sorted(set(sources) - set(table["source"]) - set(failed), key=sources.index):
         print(f"{name}: no face found", file=sys.stderr)
     names = [column for column in table.columns if column not in _COLUMNS]
     results = []
@@ -257,6 +347,10 @@ def _predict(args):
                           face=int(row["face"]))
         if not args.no_detect:
             result["box"] = {key: int(row[key]) for key in ("x", "y", "width", "height")}
+            result["score"] = round(float(row["score"]), 4)
+            result["landmarks"] = {
+                point: [round(float(row[f"{point}_x"]), 1), round(float(row[f"{point}_y"]), 1)]
+                for point in LANDMARKS}
         result["label"] = row["label"]
         result["probabilities"] = {name: round(float(row[name]), 4) for name in names}
         results.append(result)
@@ -266,9 +360,11 @@ def _predict(args):
     if args.annotate:
         from ._annotate import annotate
 
-        for path in annotate(table, args.annotate):
+        for path in annotate(table, args.annotate, overwrite=args.overwrite):
             print(f"wrote {path}", file=sys.stderr)
-    if args.json:
+    if args.summary:
+        _print_summary(table, args.json)
+    elif args.json:
         print(json.dumps(results, indent=1))
     else:
         for result in results:
@@ -279,9 +375,183 @@ def _predict(args):
                 where += f" frame {result['frame']}{when} face {result['face']}"
             if "box" in result:
                 where += " at ({x}, {y}) {width}x{height}".format(**result["box"])
+                where += f" (face score {result['score']:.2f})"
             print(f"{result['image']}{where}: {result['label']}  ("
                   + ", ".join(f"{name} {p:.2f}" for name, p in ranked) + ")")
+    if failed:
+        print(f"fer-sklearn predict: {len(failed)} of {len(items)} files could not be "
+              "read (named above); the others' results are complete.", file=sys.stderr)
+        return 1
     return 0
+
+
+def _face_json(row, names):
+    return {
+        "face": int(row["face"]),
+        "box": {key: int(row[key]) for key in ("x", "y", "width", "height")},
+        "score": round(float(row["score"]), 4),
+        "label": row["label"],
+        "probabilities": {name: round(float(row[name]), 4) for name in names},
+    }
+
+
+def _print_summary(table, as_json):
+    from ._live import summarize
+
+    summary = summarize(table)
+    if as_json:
+        print(json.dumps({"summary": json.loads(summary.to_json(orient="records"))}))
+        return
+    shares = [c for c in summary.columns if c.startswith("share_")]
+    for row in summary.itertuples(index=False):
+        row = row._asdict()
+        parts = ", ".join(f"{c[6:]} {row[c]:.0%}" for c in shares if row[c] > 0)
+        print(f"{row['source']} face {row['face']}: {row['dominant']} (seen {row['first']:.2f}"
+              f"-{row['last']:.2f} s, {row['frames']} frames; {parts})")
+
+
+def _live(args):
+    import pandas as pd
+
+    from ._live import live
+
+    writer = None
+    if args.annotate_video:
+        from ._pretrained import check_writable_file
+
+        out = Path(args.annotate_video)
+        check_writable_file(out, "--annotate-video")
+        if out.exists() and not args.overwrite:
+            raise CommandError(f"--annotate-video {out}: exists; pass --overwrite to "
+                               "replace it.")
+    show = args.show
+    if show:
+        import cv2
+
+        try:
+            cv2.namedWindow("fer-sklearn live")
+        except cv2.error as exc:
+            raise CommandError("--show needs OpenCV with a GUI; the opencv-python-headless "
+                               "build installed with fer_sklearn has none (pip install "
+                               "opencv-python for a window).") from exc
+    detector = {key: value for key, value in (("threshold", args.threshold),
+                                              ("work_size", args.work_size),
+                                              ("overlap", args.overlap))
+                if value is not None}
+    model = _load_model(args.model, tta=args.tta, engine=args.engine, light=True)
+    frames, seen, started = [], 0, time.perf_counter()
+    try:
+        stream = live(args.source, model, max_fps=args.max_fps, realtime=not args.fast,
+                      engine=args.engine, **detector)
+        for item in stream:
+            seen += 1
+            names = [c for c in item.faces.columns if c not in _COLUMNS_LIVE]
+            if not args.summary:
+                print(json.dumps({"frame": int(item.frame), "time": round(float(item.time), 3),
+                                  "faces": [_face_json(row, names)
+                                            for _, row in item.faces.iterrows()]}),
+                      flush=True)
+            if args.summary:
+                frames.append(item.faces)
+            if writer is not None or args.annotate_video or show:
+                image = _draw_live(item)
+                if args.annotate_video:
+                    if writer is None:
+                        import cv2
+
+                        height, width = image.shape[:2]
+                        writer = cv2.VideoWriter(str(args.annotate_video),
+                                                 cv2.VideoWriter_fourcc(*"mp4v"),
+                                                 args.max_fps or 25.0, (width, height))
+                    writer.write(image)
+                if show:
+                    import cv2
+
+                    cv2.imshow("fer-sklearn live", image)
+                    if cv2.waitKey(1) & 0xFF == ord("q"):
+                        break
+    except KeyboardInterrupt:
+        pass  # Ctrl-C: a clean stop; what was analysed stands
+    finally:
+        if writer is not None:
+            writer.release()
+        if show:
+            import cv2
+
+            cv2.destroyAllWindows()
+    seconds = time.perf_counter() - started
+    print(f"fer-sklearn live: {seen} frames analysed in {seconds:.1f} s", file=sys.stderr)
+    if args.summary and frames:
+        _print_summary(pd.concat(frames, ignore_index=True), args.json)
+    return 0
+
+
+def _draw_live(item):
+    import cv2
+
+    image = item.image.copy()
+    for _, row in item.faces.iterrows():
+        x, y, w, h = (int(row[k]) for k in ("x", "y", "width", "height"))
+        cv2.rectangle(image, (x, y), (x + w, y + h), (0, 200, 255), 2)
+        cv2.putText(image, f"{row['face']}: {row['label']} {row[row['label']]:.2f}",
+                    (x, max(12, y - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 200, 255), 1,
+                    cv2.LINE_AA)
+    return image
+
+
+def _check_annotate_folder(folder, items):
+    """A CommandError before any work if ``--annotate`` names a file, or a
+    folder holding one of the inputs."""
+    if folder.exists() and not folder.is_dir():
+        raise CommandError(f"--annotate {folder}: exists and is not a folder.")
+    _check_writable_folder(folder, "--annotate")
+    resolved = folder.resolve()
+    for name, kind, path in items:
+        if kind != "array" and Path(path).resolve().parent == resolved:
+            raise CommandError(
+                f"--annotate {folder}: holds the input {name}; annotated copies are "
+                "never written beside their inputs (choose another folder).")
+
+
+def _float_in_unit(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1]; got {text!r}")
+    return value
+
+
+def _work_size(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 64 <= value <= 8192:
+        raise argparse.ArgumentTypeError(f"expected pixels in 64..8192; got {text!r}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0; got {text!r}")
+    return value
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"expected a whole number in 0..{2**32 - 1}; "
+                                         f"got {text!r}")
+    return value
 
 
 def _positive_int(text):
@@ -321,6 +591,10 @@ def build_parser():
                              default=None,
                              help="average each face with its mirror image (shipped "
                                   "models: their recorded default)")
+        command.add_argument("--engine", choices=("onnx", "torch"), default="onnx",
+                             help="a shipped model's engine: its ONNX graph on ONNX "
+                                  "Runtime (fast, no torch), or the torch model "
+                                  "(model files always run on torch)")
 
     demo = add_command(
         "demo", help="the shipped CNN on the bundled sample: accuracy, report, figures")
@@ -345,7 +619,7 @@ def build_parser():
                        help="also report accuracy on this split, e.g. PublicTest")
     train.add_argument("--merge-disgust", action="store_true",
                        help="the 6-class protocol: disgust merged into angry")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=_seed, default=0)
     train.add_argument("--out", required=True,
                        help="the model file to write (weights and metadata, read with "
                             "torch.load(weights_only=True): it cannot run code)")
@@ -366,16 +640,31 @@ def build_parser():
                               "(.mp4, .avi, .mov ...) or folders of them")
     model_options(predict)
     predict.add_argument("--json", action="store_true",
-                         help="print JSON: image, box, label, probabilities (and frame, "
-                              "time, face for videos)")
+                         help="print JSON: image, box, score, landmarks, label, "
+                              "probabilities (and frame, time, face for videos)")
     predict.add_argument("--csv", metavar="FILE", help="also write the table of faces here")
     predict.add_argument("--annotate", metavar="DIR",
                          help="also write each photo (PNG) and video (MP4) with the faces' "
-                              "boxes and labels drawn, into DIR")
+                              "boxes and labels drawn, into DIR (never an input's folder; "
+                              "existing files only with --overwrite)")
     predict.add_argument("--no-detect", action="store_true",
                          help="take each whole image as one face, resized to 48x48 (by "
                               "default faces are found, except in 48x48 images)")
     predict.add_argument("--detect-faces", action="store_true", help=argparse.SUPPRESS)
+    predict.add_argument("--threshold", type=_float_in_unit, default=None,
+                         help="smallest face score kept, in (0, 1] (default 0.6)")
+    predict.add_argument("--work-size", type=_work_size, default=None,
+                         help="photos are searched at most this many pixels long, "
+                              "64..8192 (default 1280)")
+    predict.add_argument("--overlap", type=_float_in_unit, default=None,
+                         help="of boxes overlapping more than this, the best is kept "
+                              "(default 0.4)")
+    predict.add_argument("--summary", action="store_true",
+                         help="instead of one line per face: one per face of each video "
+                              "(first and last time, frames, dominant emotion, share of "
+                              "time in each)")
+    predict.add_argument("--overwrite", action="store_true",
+                         help="let --annotate replace files already in its folder")
     predict.add_argument("--every", type=_positive_int, default=1,
                          help="analyse every N-th frame of a video")
     predict.add_argument("--fps", type=float, default=None,
@@ -386,6 +675,42 @@ def build_parser():
     predict.add_argument("--progress", action="store_true",
                          help="progress bars on stderr even when it is not a terminal")
     predict.set_defaults(func=_predict)
+
+    live = add_command(
+        "live", help="a webcam, a stream URL or a video file analysed as it plays: one "
+                     "JSON line per analysed frame")
+    live.add_argument("source", nargs="?", default="0",
+                      help="a webcam index (0), a device (/dev/video0), a stream URL "
+                           "(rtsp://, http://: the only input that reaches the network) "
+                           "or a video file, played at its own frame rate")
+    model_options(live)
+    live.add_argument("--max-fps", type=_positive_float, default=None,
+                      help="analyse at most this many frames a second")
+    live.add_argument("--fast", action="store_true",
+                      help="read a video file as fast as it is analysed (no frame "
+                           "dropped) instead of at its own frame rate")
+    live.add_argument("--threshold", type=_float_in_unit, default=None,
+                      help="smallest face score kept, in (0, 1] (default 0.6)")
+    live.add_argument("--work-size", type=_work_size, default=None,
+                      help="frames are searched at most this many pixels long, 64..8192 "
+                           "(default 640)")
+    live.add_argument("--overlap", type=_float_in_unit, default=None,
+                      help="of boxes overlapping more than this, the best is kept "
+                           "(default 0.4)")
+    live.add_argument("--annotate-video", metavar="FILE.mp4",
+                      help="also write the analysed frames with boxes and labels")
+    live.add_argument("--overwrite", action="store_true",
+                      help="let --annotate-video replace an existing file")
+    live.add_argument("--show", action="store_true",
+                      help="show the annotated frames in a window (q quits); needs OpenCV "
+                           "with a GUI: the opencv-python-headless build that fer_sklearn "
+                           "installs has none")
+    live.add_argument("--summary", action="store_true",
+                      help="instead of a line per frame: at the end, one line per face "
+                           "(dominant emotion, share of time in each)")
+    live.add_argument("--json", action="store_true",
+                      help="with --summary: the summary as one JSON object")
+    live.set_defaults(func=_live)
     return parser
 
 

@@ -7,8 +7,8 @@ FER2013 int codes (0..6) are shown by their emotion names.
 
 import numpy as np
 
+from ._labels import TABLE_COLUMNS, label_names
 from ._validation import check_images
-from .datasets import EMOTIONS
 
 __all__ = [
     "plot_faces",
@@ -28,17 +28,6 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def label_names(labels, target_names=None):
-    """Display names of ``labels``: emotion names for FER2013 int codes."""
-    labels = np.asarray(labels)
-    if target_names is not None:
-        names = np.asarray(target_names)
-        return names[labels.astype(int)] if labels.dtype.kind in "iu" else labels.astype(str)
-    if labels.dtype.kind in "iu" and labels.size and labels.min() >= 0 and labels.max() < 7:
-        return np.asarray(EMOTIONS)[labels]
-    return labels.astype(str)
 
 
 def _images(images):
@@ -272,9 +261,7 @@ def plot_emotion_timeline(table, *, face=None, source=None, ax=None):
         Time (seconds; the frame number where the video records no frame
         rate) on x, probability on y, one line per emotion.
     """
-    from ._analyze import _COLUMNS
-
-    emotions = [column for column in table.columns if column not in _COLUMNS]
+    emotions = [column for column in table.columns if column not in TABLE_COLUMNS]
     if not len(table) or not emotions:
         raise ValueError("table holds no faces: expected the rows of analyze() on a video.")
     rows = table[table["source"] == (table["source"].iloc[0] if source is None else source)]

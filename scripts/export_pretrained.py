@@ -8,7 +8,8 @@ as float16 (``--dtype float16`` stores everything as float16: twice the
 bytes); they are float32 again when loaded (``fer_sklearn._pretrained``'s
 ``quantize_int8`` and ``dequantize``). With the normalisation and the
 classes, the file is gzipped (``<name>.pt.gz``; all shipped weights must
-stay within 10 MB). The file's sha256 and each
+stay within 25 MB with their ONNX graphs and the face detector). The
+file's sha256 and each
 run's record (seed, epochs, wall time, PublicTest accuracy) go into
 ``fer_sklearn/pretrained/manifest.json``::
 
@@ -35,7 +36,7 @@ from pathlib import Path
 
 import torch
 
-from fer_sklearn._pretrained import quantize_int8
+from fer_sklearn._checkpoints import quantize_int8
 
 PRETRAINED = Path(__file__).resolve().parents[1] / "fer_sklearn" / "pretrained"
 
@@ -189,6 +190,10 @@ def main(argv=None):
         manifest[args.name]["teacher"] = ", ".join(sorted(teachers))
     manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) and {manifest_path}")
+    # the entry is new: its ONNX graph (made from the old weights) is gone
+    # from it until export_graphs.py makes one from these weights
+    print(f"now run: python scripts/export_graphs.py {args.name} (engine='onnx' refuses "
+          "the model until then)")
 
 
 if __name__ == "__main__":

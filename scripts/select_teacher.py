@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from fer_sklearn import LabelMerger
-from fer_sklearn._pretrained import classifier_from_checkpoint
+from fer_sklearn._classifiers import classifier_from_checkpoint
 from fer_sklearn.datasets import load_fer2013
 
 

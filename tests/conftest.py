@@ -93,6 +93,15 @@ class FERFiles:
         return folder
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_data_home(tmp_path_factory):
+    """The parse cache in a temporary folder, never the user's real
+    ~/fer_sklearn_data (``.ci/run`` sets its own)."""
+    if not os.environ.get("FER_SKLEARN_DATA"):
+        os.environ["FER_SKLEARN_DATA"] = str(tmp_path_factory.mktemp("fer_sklearn_data"))
+    yield
+
+
 @pytest.fixture
 def fer_files(tmp_path):
     """Small FER2013 data (21 rows, every emotion in every split) and its writers."""

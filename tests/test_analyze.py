@@ -8,8 +8,9 @@ import pytest
 from PIL import Image
 
 from fer_sklearn import analyze, load_fer2013_sample, load_pretrained
-from fer_sklearn._analyze import _Tracker
-from fer_sklearn._faces import crop_faces, detect_faces
+from fer_sklearn._analyze import UnreadableFileWarning, _Tracker
+from fer_sklearn._faces import crop_faces, detect_faces, find_faces
+from fer_sklearn._labels import TABLE_COLUMNS
 from fer_sklearn.cli import main
 
 PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "photos"
@@ -17,7 +18,7 @@ needs_photos = pytest.mark.skipif(not PHOTOS.is_dir(), reason=f"no real photos a
 cv2 = pytest.importorskip("cv2", reason="videos are read with OpenCV")
 
 EMOTIONS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
-COLUMNS = ["source", "frame", "time", "face", "x", "y", "width", "height", "label", *EMOTIONS]
+COLUMNS = [*TABLE_COLUMNS, *EMOTIONS]
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +201,10 @@ def test_videos_without_faces_and_corrupt_videos(model, tmp_path):
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200)
     with pytest.raises(ValueError, match=r"broken.mp4: not a readable video"):
-        analyze(broken, model)
+        analyze(broken, model, errors="raise")
+    with pytest.warns(UnreadableFileWarning, match=r"broken.mp4: skipped.*not a readable video"):
+        table = analyze([broken, empty], model)
+    assert len(table) == 0 and list(table.attrs["errors"]) == [str(broken)]
 
 
 def test_tracker_keeps_ids_by_overlap():
@@ -248,3 +252,129 @@ def test_emotion_timeline(model, portrait_video):
     assert len(ax.lines) == 7 and ax.get_xlabel() == "time (s)"
     with pytest.raises(ValueError, match="holds no faces"):
         plot_emotion_timeline(analyze(no_face(), model))
+
+
+# EXIF Orientation -> the transpose that stores an upright picture so that
+# a viewer applying the tag shows it upright (the inverse of exif_transpose)
+_STORED = {1: None, 2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+           4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+           6: Image.Transpose.ROTATE_90, 7: Image.Transpose.TRANSVERSE,
+           8: Image.Transpose.ROTATE_270}
+
+
+@needs_photos
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_phone_photos_are_read_upright(model, tmp_path, orientation):
+    with Image.open(PHOTOS / "img2.jpg") as photo:
+        upright = photo.convert("RGB")
+    (expected,) = analyze(np.asarray(upright), model)[["x", "y", "width", "height"]].values
+    stored = upright if _STORED[orientation] is None else upright.transpose(_STORED[orientation])
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / f"phone{orientation}.jpg"
+    stored.save(path, exif=exif, quality=95)
+    table = analyze(path, model)
+    assert len(table) == 1
+    box = table[["x", "y", "width", "height"]].values[0]
+    # the box in the upright frame (JPEG noise moves it by a pixel or two)
+    np.testing.assert_allclose(box, expected, atol=0.03 * max(upright.size))
+
+
+@needs_photos
+def test_scores_and_landmarks(model):
+    table = analyze(PHOTOS / "couple.jpg", model)
+    assert len(table) == 2 and (table["score"] >= 0.6).all() and (table["score"] <= 1).all()
+    for _, row in table.iterrows():
+        for point in ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right"):
+            assert row.x <= row[f"{point}_x"] <= row.x + row.width
+            assert row.y <= row[f"{point}_y"] <= row.y + row.height
+        assert row.left_eye_x < row.right_eye_x and row.mouth_left_x < row.mouth_right_x
+        assert max(row.left_eye_y, row.right_eye_y) < row.mouth_left_y
+    # without detection there is no score
+    crops = analyze(list(load_fer2013_sample().images[:2]), model)
+    assert crops["score"].isna().all() and crops["left_eye_x"].isna().all()
+    boxes, scores, landmarks = find_faces(np.asarray(Image.open(PHOTOS / "couple.jpg").convert("L")))
+    assert boxes.shape == (2, 4) and scores.shape == (2,) and landmarks.shape == (2, 5, 2)
+
+
+@needs_photos
+def test_a_large_jpeg_is_decoded_no_larger_than_needed(model, tmp_path):
+    from fer_sklearn.datasets._images import read_photo
+
+    with Image.open(PHOTOS / "img2.jpg") as photo:
+        big = photo.convert("RGB").resize((3024, 4032), Image.Resampling.BICUBIC)
+    path = tmp_path / "phone.jpg"
+    big.save(path, quality=92)
+    grey, scale = read_photo(path, draft_side=1280)
+    assert scale == 2.0 and grey.shape == (2016, 1512)
+    full, one = read_photo(path)
+    assert one == 1.0 and full.shape == (4032, 3024)
+    # the box is reported in the stored image's pixels, as from a full decode
+    (drafted,) = analyze(path, model)[["x", "y", "width", "height"]].values
+    (whole,) = analyze(full, model)[["x", "y", "width", "height"]].values
+    np.testing.assert_allclose(drafted, whole, atol=0.02 * 4032)
+
+
+def test_one_bad_file_never_loses_the_others(model, tmp_path):
+    faces = load_fer2013_sample().images[:3]
+    for i, face in enumerate(faces):
+        Image.fromarray(face).save(tmp_path / f"face{i}.png")
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 cut short")
+    (tmp_path / "._face0.png").write_bytes(b"\x00\x05\x16\x07 macOS sidecar")
+    with pytest.warns(UnreadableFileWarning) as caught:
+        table = analyze(tmp_path, model)
+    assert len(caught) == 2 and all("not a readable image" in str(w.message) for w in caught)
+    assert sorted(Path(s).name for s in table["source"]) == ["face0.png", "face1.png", "face2.png"]
+    assert sorted(Path(s).name for s in table.attrs["errors"]) == ["._face0.png", "broken.jpg"]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(analyze(tmp_path, model, errors="skip")) == 3
+    # raise: stops at the first bad file, in the folder's sorted order
+    with pytest.raises(ValueError, match=r"\._face0.png: not a readable image"):
+        analyze(tmp_path, model, errors="raise")
+
+
+def test_faces_of_many_photos_share_predict_calls(model, tmp_path):
+    faces = load_fer2013_sample().images[:12]
+    for i, face in enumerate(faces):
+        Image.fromarray(face).save(tmp_path / f"face{i:02d}.png")
+
+    class Counting:
+        classes_ = model.classes_
+        calls = []
+
+        def predict_proba(self, X):
+            self.calls.append(len(X))
+            return model.predict_proba(X)
+
+    table = analyze(tmp_path, Counting(), batch_size=5)
+    assert Counting.calls == [5, 5, 2] and len(table) == 12
+    np.testing.assert_allclose(table[EMOTIONS].values, model.predict_proba(faces), atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs, error, pattern", [
+    (dict(threshold=-1), ValueError, r"threshold must be a number in \(0, 1\]; got -1"),
+    (dict(work_size=0), ValueError, r"work_size must be a whole number of pixels in 64..8192"),
+    (dict(overlap="0.4"), ValueError, r"overlap must be a number"),
+    (dict(fps=float("inf")), ValueError, r"fps must be a finite number > 0; got inf"),
+    (dict(every=0), ValueError, r"every must be a whole number of at least 1"),
+    (dict(errors="ignore"), ValueError, r"errors must be one of \['warn', 'raise', 'skip'\]"),
+    (dict(engine="tf"), ValueError, r"engine must be one of \['onnx', 'torch'\]"),
+    (dict(thresh=0.5), TypeError, r"unexpected argument\(s\) \['thresh'\]"),
+    (dict(model=None), TypeError, r"model must be a shipped model's name .* got None"),
+])
+def test_arguments_are_checked_before_any_work(kwargs, error, pattern):
+    kwargs = {"model": "rnn", **kwargs}
+    with pytest.raises(error, match=pattern):
+        analyze(no_face(), **kwargs)
+
+
+def test_an_unfitted_model_and_an_empty_array():
+    from fer_sklearn import FERRNNClassifier
+
+    with pytest.raises(TypeError, match="an unfitted FERRNNClassifier"):
+        analyze(no_face(), FERRNNClassifier())
+    with pytest.raises(ValueError, match=r"array: expected an image of at least 1x1 pixels"):
+        analyze(np.zeros((0, 5), np.uint8), "rnn")

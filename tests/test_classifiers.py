@@ -55,9 +55,12 @@ def test_string_labels_and_input_shapes(cls, faces):
     labels = names[y]
     clf = make(cls).fit(X.reshape(-1, 48, 48), labels)
     assert clf.classes_.tolist() == sorted(set(labels))
-    for shaped in (X, X.reshape(-1, 48, 48), X.reshape(-1, 1, 48, 48), X / 255.0):
+    for shaped in (X, X.reshape(-1, 48, 48), X.reshape(-1, 1, 48, 48), X.astype(float)):
         predicted = clf.predict(shaped)
         assert predicted.dtype.kind == "U" and set(predicted) <= set(labels)
+    # trained on 0..255: faces scaled to 0..1 are refused, not misread
+    with pytest.raises(ValueError, match="trained on grey levels 0..255"):
+        clf.predict(X / 255.0)
     np.testing.assert_array_equal(clf.predict(X), clf.predict(X.reshape(-1, 1, 48, 48)))
     np.testing.assert_array_equal(clf.predict(X), clf.predict(torch.from_numpy(X)))
 
@@ -558,3 +561,14 @@ def test_verbose_zero_prints_nothing(faces, capsys):
     assert capsys.readouterr().out == ""
     make(FERCNNClassifier, max_epochs=2, verbose=1).fit(X, y)
     assert "train_loss" in capsys.readouterr().out
+
+
+def test_score_with_labels_never_seen_in_fit_is_an_error():
+    from fer_sklearn import load_fer2013_sample
+
+    faces = load_fer2013_sample()
+    clf = FERCNNClassifier(max_epochs=1, module__width=8, random_state=0).fit(
+        faces.data[:64], faces.target[:64] % 2)
+    with pytest.raises(ValueError, match=r"y contains labels not seen in fit: \[2, 3"):
+        clf.score(faces.data[:64], faces.target[:64])
+    assert 0 <= clf.score(faces.data[:64], faces.target[:64] % 2) <= 1

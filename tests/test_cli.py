@@ -1,5 +1,6 @@
 import gzip
 import json
+from pathlib import Path
 import pickle
 import re
 import subprocess
@@ -74,9 +75,11 @@ def test_predict_any_size_and_json(capsys, tmp_path):
     "argv, pattern",
     [
         (["predict", "missing.png"], r"missing.png: no such file"),
-        (["predict", "{text}"], r"notes.txt: not a readable image"),
+        (["predict", "--threshold", "0.5", "--csv", "no/such/out.csv", "{text}"], r"--csv no/such/out.csv: the folder no/such does not exist"),
+        (["predict", "--model", "CNN", "--annotate", "{text}", "{text}"], r"--annotate .*notes.txt: exists and is not a folder"),
+        (["train", "--data", "{cr}", "--out", "."], r"--out .: is a folder; expected a file name"),
         (["predict", "--model", "{text}", "x.png"], r"notes.txt is not a fer_sklearn model file"),
-        (["predict", "--model", "nothing.pkl", "x.png"], r"neither one of \['cnn', 'cnn-ensemble', 'rnn', 'study'\] nor an existing file"),
+        (["predict", "--model", "nothing.pkl", "x.png"], r"neither one of \['cnn', 'cnn-ensemble', 'rnn', 'study'\] \(any case\) nor an existing file"),
         (["evaluate", "--data", "nowhere.csv"], r"FER2013 not found"),
         (["evaluate", "--data", "{cut}"], r"cut.csv.gz: the gzip file is truncated"),
         (["evaluate", "--data", "{cr}"], r"cr.csv, line 2: expected 3 comma-separated fields"),
@@ -136,11 +139,11 @@ def test_a_photo_beyond_the_pixel_limit(capsys, tmp_path, monkeypatch):
     from fer_sklearn.datasets import _images
 
     monkeypatch.setattr(_images, "MAX_IMAGE_PIXELS", 10_000)
-    monkeypatch.setattr(_images.read_grey, "__defaults__", (10_000,))
+    monkeypatch.setattr(_images.read_photo, "__defaults__", (10_000,))
     path = write_face(tmp_path / "big.png", size=(200, 200))
     status, _, err = run(capsys, "predict", str(path))
     assert status == 1 and "200x200 is 40,000 pixels, beyond the limit of 10,000" in err
-    assert len(err.strip().splitlines()) == 1
+    assert "1 of 1 files could not be read" in err
 
 
 def test_train_then_evaluate(capsys, tmp_path):
@@ -207,3 +210,103 @@ def test_help_shows_defaults_and_imports_no_torch():
                             check=True)
     assert "(default: cnn)" in result.stdout
     assert result.stdout.strip().endswith("False")
+
+
+def test_one_bad_file_never_loses_a_folder(capsys, tmp_path):
+    album = tmp_path / "album"
+    album.mkdir()
+    write_face(album / "a.png")
+    write_face(album / "b.jpg")
+    (album / "broken.jpg").write_bytes(b"\xff\xd8\xff not a whole JPEG")
+    (album / "._a.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble sidecar")
+    csv = tmp_path / "faces.csv"
+    status, out, err = run(capsys, "predict", str(album), "--csv", str(csv))
+    assert status == 1
+    assert "broken.jpg: not a readable image" in err and "._a.png: not a readable image" in err
+    assert "2 of 4 files could not be read" in err
+    import pandas as pd
+
+    table = pd.read_csv(csv)
+    assert sorted(Path(s).name for s in table["source"]) == ["a.png", "b.jpg"]
+    assert {"score", "left_eye_x", "mouth_right_y"} <= set(table.columns)
+
+
+def test_json_carries_the_score_and_landmarks(capsys, tmp_path):
+    photo = write_face(tmp_path / "face.png")
+    status, out, err = run(capsys, "predict", str(photo), "--json", "--threshold", "0.5")
+    assert status == 0, err
+    (result,) = json.loads(out)
+    assert 0.5 <= result["score"] <= 1
+    assert set(result["landmarks"]) == {"left_eye", "right_eye", "nose", "mouth_left",
+                                        "mouth_right"}
+    left, right = result["landmarks"]["left_eye"], result["landmarks"]["right_eye"]
+    assert left[0] < right[0]  # as seen in the image
+    box = result["box"]
+    assert box["x"] <= left[0] <= box["x"] + box["width"]
+
+
+@pytest.mark.parametrize("option, value", [("--threshold", "0"), ("--threshold", "1.5"),
+                                           ("--work-size", "10"), ("--overlap", "x")])
+def test_detector_settings_are_checked(capsys, option, value):
+    with pytest.raises(SystemExit) as exit:
+        main(["predict", option, value, "x.png"])
+    assert exit.value.code == 2
+    assert option in capsys.readouterr().err
+
+
+def test_annotate_never_writes_over_files(capsys, tmp_path):
+    photo = write_face(tmp_path / "face.png")
+    before = photo.read_bytes()
+    status, _, err = run(capsys, "predict", str(photo), "--annotate", str(tmp_path))
+    assert status == 1 and "holds the input" in err
+    assert photo.read_bytes() == before
+    out = tmp_path / "annotated"
+    assert run(capsys, "predict", str(photo), "--annotate", str(out))[0] == 0
+    assert (out / "face.png").is_file()
+    status, _, err = run(capsys, "predict", str(photo), "--annotate", str(out))
+    assert status == 1 and "exists; pass overwrite=True (--overwrite)" in err
+    assert run(capsys, "predict", str(photo), "--annotate", str(out), "--overwrite")[0] == 0
+
+
+def test_engines_and_model_names_in_any_case(capsys, tmp_path):
+    photo = write_face(tmp_path / "face.png")
+    outs = {}
+    for engine in ("onnx", "torch"):
+        status, out, err = run(capsys, "predict", str(photo), "--json", "--model", "CNN",
+                               "--engine", engine)
+        assert status == 0, err
+        outs[engine] = json.loads(out)[0]
+    assert outs["onnx"]["box"] == outs["torch"]["box"]
+    for name, p in outs["torch"]["probabilities"].items():
+        assert outs["onnx"]["probabilities"][name] == pytest.approx(p, abs=0.05)
+
+
+def test_seed_must_fit(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--seed", str(2**40), "--out", "m.pt"])
+    assert "expected a whole number in 0..4294967295" in capsys.readouterr().err
+
+
+def test_evaluate_a_model_of_names_and_a_two_class_model(capsys, tmp_path):
+    from tests.conftest import FERFiles
+
+    from fer_sklearn import FERCNNClassifier
+    from fer_sklearn._pretrained import save_model_file
+
+    files = FERFiles(tmp_path, n_per_usage=14)
+    data = files.write_csv()
+    names = np.array(["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"])
+    named = FERCNNClassifier(max_epochs=1, module__width=8, random_state=0).fit(
+        files.pixels, names[files.target])
+    save_model_file(named, tmp_path / "named.pt")
+    status, out, err = run(capsys, "evaluate", "--model", str(tmp_path / "named.pt"),
+                           "--data", str(data), "--usage", "PrivateTest")
+    assert status == 0, err
+    assert "accuracy, 7 classes" in out
+    two = FERCNNClassifier(max_epochs=1, module__width=8, random_state=0).fit(
+        files.pixels, files.target % 2)
+    save_model_file(two, tmp_path / "two.pt")
+    status, out, err = run(capsys, "evaluate", "--model", str(tmp_path / "two.pt"),
+                           "--data", str(data), "--usage", "PrivateTest")
+    assert status == 0, err
+    assert "accuracy, 2 classes" in out and "6 classes" not in out

@@ -82,3 +82,21 @@ def test_int_codes_in_an_object_array_are_merged():
     assert LabelMerger().fit_transform(names).tolist() == ["angry", "angry"]
     with pytest.raises(ValueError, match=r"y mixes label names and other values \(e.g. 1 beside 'angry'\)"):
         LabelMerger().fit(np.array(["angry", 1], dtype=object))
+
+
+def test_a_mapping_that_merges_nothing_is_an_error():
+    import re
+
+    with pytest.raises(ValueError, match=re.escape("None of the mapping's labels ['Disgust'] "
+                                                   "occur in y")):
+        LabelMerger({"Disgust": "Angry"}).fit(np.array(["angry", "disgust", "happy"]))
+    with pytest.raises(ValueError, match="occur in y"):
+        LabelMerger({1: 0}).fit(np.array(["angry", "disgust"]))
+    # the default mapping on already-merged codes merges nothing, and says so by its classes
+    assert LabelMerger().fit(np.array([0, 2, 3])).classes_.tolist() == [0, 2, 3]
+
+
+def test_merge_proba_refuses_classes_named_twice():
+    merger = LabelMerger().fit(np.arange(7))
+    with pytest.raises(ValueError, match="classes must name each column once"):
+        merger.merge_proba(np.full((2, 7), 1 / 7), classes=[0, 0, 2, 3, 4, 5, 6])

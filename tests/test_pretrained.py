@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from fer_sklearn import FERCNNClassifier, FERRNNClassifier, LabelMerger, load_fer2013_sample, load_pretrained
-from fer_sklearn import _pretrained
-from fer_sklearn._pretrained import dequantize, pretrained_info, quantize_int8
+from fer_sklearn import _shipped
+from fer_sklearn._checkpoints import dequantize, quantize_int8
+from fer_sklearn._shipped import pretrained_info
 from fer_sklearn.networks import StudyCNN
 
 
@@ -42,9 +43,10 @@ def test_pretrained_params_and_size():
     assert load_pretrained("cnn", tta=False).tta is False
     info = pretrained_info()
     assert set(info) >= {"cnn", "cnn-ensemble", "rnn"}
-    package = Path(_pretrained.__file__).parent / "pretrained"
-    total = sum((package / entry["file"]).stat().st_size for entry in info.values())
-    assert total <= 10_000_000
+    # one model's entry, by name in any case (issue 23: it was a TypeError)
+    assert pretrained_info("RNN") == info["rnn"]
+    with pytest.raises(ValueError, match="Unknown pretrained model 'vgg'"):
+        pretrained_info("vgg")
 
 
 def test_unknown_name():
@@ -53,20 +55,20 @@ def test_unknown_name():
 
 
 def test_tampered_weights_are_refused(tmp_path, monkeypatch):
-    package = Path(_pretrained.__file__).parent / "pretrained"
+    package = Path(_shipped.__file__).parent / "pretrained"
     copy = tmp_path / "pretrained"
     shutil.copytree(package, copy)
     data = bytearray((copy / "cnn.pt.gz").read_bytes())
     data[len(data) // 2] ^= 0xFF
     (copy / "cnn.pt.gz").write_bytes(bytes(data))
-    monkeypatch.setattr(_pretrained, "_package_files", lambda: copy)
-    with pytest.raises(OSError, match=r"cnn.pt.gz are corrupted or were altered: sha256 [0-9a-f]{64}, expected"):
+    monkeypatch.setattr(_shipped, "_package_files", lambda: copy)
+    with pytest.raises(OSError, match=r"cnn.pt.gz is corrupted or was altered: sha256 [0-9a-f]{64}, expected"):
         load_pretrained("cnn")
 
 
 @pytest.mark.parametrize("name", [name for name, _ in NAMES] + ["study"])
 def test_int8_files_load_as_float32(name):
-    entry, data = _pretrained._read_verified(name)
+    entry, data = _shipped.read_verified(name)
     stored = torch.load(io.BytesIO(gzip.decompress(data)), map_location="cpu", weights_only=True)
     state, scales = stored["state_dict"], stored["scales"]
     assert entry["weights_dtype"] == "int8"
@@ -127,14 +129,14 @@ def test_the_default_cnn_is_one_network_distilled_from_the_ensemble():
 
 
 def test_a_manifest_entry_without_sha256_is_refused(tmp_path, monkeypatch):
-    package = Path(_pretrained.__file__).parent / "pretrained"
+    package = Path(_shipped.__file__).parent / "pretrained"
     copy = tmp_path / "pretrained"
     shutil.copytree(package, copy)
     manifest = json.loads((copy / "manifest.json").read_text())
     del manifest["rnn"]["sha256"]
     (copy / "manifest.json").write_text(json.dumps(manifest))
-    monkeypatch.setattr(_pretrained, "_package_files", lambda: copy)
-    with pytest.raises(OSError, match=r"no file name or sha256 for 'rnn': nothing is loaded unchecked"):
+    monkeypatch.setattr(_shipped, "_package_files", lambda: copy)
+    with pytest.raises(OSError, match=r"no weights file or sha256 for 'rnn': nothing is loaded unchecked"):
         load_pretrained("rnn")
 
 
@@ -175,7 +177,7 @@ def test_init_from_pretrained_refuses_other_classes_or_networks(sample):
                                          r"the classes \[0, 1, 2, 3, 4, 5, 6\]; y has \[0, 2, 3"):
         FERCNNClassifier(max_epochs=1, callbacks=init).fit(
             X, LabelMerger().fit_transform(y))
-    with pytest.raises(ValueError, match=r"the shipped network \(FERNet, .*does not fit this "
+    with pytest.raises(ValueError, match=r"the shipped network \(fernet, .*does not fit this "
                                          r"classifier's \(FERNet, \{'width': 8\}\)"):
         FERCNNClassifier(max_epochs=1, module__width=8, callbacks=init).fit(X, y)
 
@@ -196,3 +198,53 @@ def test_the_study_model_is_its_protocol_at_epoch_32(sample):
     assert study.history[-1, "valid_acc"] == pytest.approx(run["publictest_acc_6"], abs=0.01)
     y6 = LabelMerger().fit_transform(sample.target)
     assert study.score(sample.data, y6) > 0.45
+
+
+def test_parameters_are_checked_when_loading(sample):
+    # issue 23: tta="no" predicted with flips; a misspelt keyword was ignored
+    with pytest.raises(ValueError, match="tta must be True or False; got 'no'"):
+        load_pretrained("cnn", tta="no")
+    with pytest.raises(ValueError, match=r"unexpected argument\(s\) batchsize"):
+        load_pretrained("cnn", batchsize=512)
+    # prefixed skorch parameters still pass, optimizer__* too (for partial_fit)
+    clf = load_pretrained("rnn", iterator_valid__batch_size=32)
+    assert clf.get_params()["optimizer__weight_decay"] == 0.05
+
+
+@pytest.mark.parametrize("change, pattern", [
+    (lambda c: c.update(network="vgg"), r"unknown network 'vgg'"),
+    (lambda c: c.pop("classes"), r"the checkpoint has no 'classes'"),
+    (lambda c: c.update(state_dict=[1, 2]), r"'state_dict' should be a dict; found list"),
+    (lambda c: c["state_dict"].pop(next(iter(c["state_dict"]))), r"weights do not fit"),
+    (lambda c: c.update(classes=[0]), r"'classes' should be two or more labels"),
+    (lambda c: c.update(pixel_std=0.0), r"'pixel_std' should be > 0"),
+])
+def test_model_files_from_other_versions_are_a_value_error(tmp_path, change, pattern):
+    from fer_sklearn._checkpoints import MODEL_FILE_FORMAT
+    from fer_sklearn._pretrained import checkpoint_from_classifier, load_model_file
+
+    clf = load_pretrained("study")
+    checkpoint = checkpoint_from_classifier(clf, format=MODEL_FILE_FORMAT)
+    change(checkpoint)
+    path = tmp_path / "other.pt"
+    torch.save(checkpoint, path)
+    with pytest.raises(ValueError, match=pattern) as error:
+        load_model_file(path)
+    assert str(path) in str(error.value)
+    # not a dict at all
+    torch.save([1, 2, 3], path)
+    with pytest.raises(ValueError, match="not a fer_sklearn model file"):
+        load_model_file(path)
+
+
+def test_save_model_file_checks_the_path_first(tmp_path):
+    from fer_sklearn._pretrained import load_model_file, save_model_file
+
+    clf = load_pretrained("study")
+    with pytest.raises(ValueError, match="is a folder; expected a file name"):
+        save_model_file(clf, tmp_path)
+    with pytest.raises(ValueError, match="does not exist"):
+        save_model_file(clf, tmp_path / "missing" / "m.pt")
+    save_model_file(clf, tmp_path / "m.pt")
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]  # no temporary left
+    np.testing.assert_array_equal(load_model_file(tmp_path / "m.pt").classes_, clf.classes_)

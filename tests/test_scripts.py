@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from fer_sklearn import _recipes
-from fer_sklearn._pretrained import classifier_from_checkpoint
+from fer_sklearn._classifiers import classifier_from_checkpoint
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 

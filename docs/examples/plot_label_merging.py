@@ -26,7 +26,7 @@ print(LabelMerger().fit_transform(names)[:8])
 
 # %%
 # A 7-class model scored on 6 classes: merge its probabilities
-clf = load_pretrained("cnn")
+clf = load_pretrained("cnn", engine="onnx")
 proba6 = merge.merge_proba(clf.predict_proba(faces.data), classes=clf.classes_)
 print(f"7-class accuracy: {clf.score(faces.data, faces.target):.3f}")
 predicted6 = merge.classes_[proba6.argmax(1)]

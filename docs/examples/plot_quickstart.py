@@ -17,7 +17,9 @@ from fer_sklearn import load_fer2013_sample, load_pretrained
 from fer_sklearn.plotting import plot_confusion_matrix
 
 faces = load_fer2013_sample()
-clf = load_pretrained("cnn")
+# the shipped CNN on ONNX Runtime: the fast engine for prediction (int8,
+# flip averaging inside the graph; load_pretrained("cnn") gives the torch model)
+clf = load_pretrained("cnn", engine="onnx")
 print(faces.images.shape, clf.classes_)
 
 # %%

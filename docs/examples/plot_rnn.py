@@ -16,7 +16,7 @@ from fer_sklearn.plotting import plot_confusion_matrix
 
 faces = load_fer2013_sample()
 for name in ("cnn", "rnn"):
-    score = load_pretrained(name).score(faces.data, faces.target)
+    score = load_pretrained(name, engine="onnx").score(faces.data, faces.target)
     print(f"shipped {name}: accuracy on the sample {score:.3f}")
 
 # %%
@@ -41,5 +41,5 @@ for label, params in candidates.items():
 
 # %%
 display = plot_confusion_matrix(
-    faces.target, load_pretrained("rnn").predict(faces.data), normalize="true"
+    faces.target, load_pretrained("rnn", engine="onnx").predict(faces.data), normalize="true"
 )

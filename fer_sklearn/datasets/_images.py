@@ -17,7 +17,7 @@ large an image may be:
 
 import numpy as np
 
-__all__ = ["MAX_IMAGE_PIXELS", "read_grey"]
+__all__ = ["MAX_IMAGE_PIXELS", "read_grey", "read_photo"]
 
 #: The largest image read, in pixels (width x height): 100 megapixels, more
 #: than any camera photo; larger files are refused before decoding.
@@ -63,8 +63,11 @@ def grey_levels(image, where):
     return np.asarray(image.convert("L"), dtype=np.uint8)
 
 
-def read_grey(path, max_pixels=MAX_IMAGE_PIXELS):
+def read_grey(path, max_pixels=MAX_IMAGE_PIXELS, *, upright=True):
     """Read an image file as a greyscale uint8 array of shape (height, width).
+
+    ``upright``: turned as its EXIF Orientation tag says (as phones store
+    portraits), so that the array is the picture as it is shown.
 
     Raises
     ------
@@ -75,7 +78,25 @@ def read_grey(path, max_pixels=MAX_IMAGE_PIXELS):
         pixels, or has values no grey level maps to; the message names the
         file.
     """
-    from PIL import Image, UnidentifiedImageError
+    return read_photo(path, max_pixels, upright=upright)[0]
+
+
+def read_photo(path, max_pixels=MAX_IMAGE_PIXELS, *, upright=True, draft_side=None):
+    """:func:`read_grey`, decoding a large JPEG at a reduced size.
+
+    With ``draft_side``, a JPEG whose long side is more than twice it is
+    decoded at 1/2, 1/4 or 1/8 of its size (Pillow's draft mode: the
+    decoder skips the detail), its long side kept at least ``draft_side``.
+
+    Returns
+    -------
+    grey : ndarray of shape (height, width), uint8
+        Upright (EXIF) when ``upright``.
+    scale : float
+        The stored image's pixels per pixel of ``grey`` (1.0 unless the
+        draft mode reduced it).
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
@@ -85,7 +106,18 @@ def read_grey(path, max_pixels=MAX_IMAGE_PIXELS):
                     f"{path}: {width}x{height} is {width * height:,} pixels, beyond "
                     f"the limit of {max_pixels:,}; scale it down first."
                 )
-            return grey_levels(image, path)
+            scale = 1.0
+            if (draft_side and image.format == "JPEG" and image.mode in ("L", "RGB", "CMYK",
+                                                                         "YCbCr")
+                    and max(width, height) >= 2 * draft_side):
+                factor = max(width, height) / draft_side
+                # grey straight from the decoder where it can (the luma plane)
+                image.draft("CMYK" if image.mode == "CMYK" else "L",
+                            (int(width / factor) + 1, int(height / factor) + 1))
+                scale = width / image.size[0]
+            if upright:
+                image = ImageOps.exif_transpose(image)
+            return grey_levels(image, path), scale
     except FileNotFoundError:
         raise
     except Image.DecompressionBombError as exc:
@@ -93,5 +125,11 @@ def read_grey(path, max_pixels=MAX_IMAGE_PIXELS):
         raise ValueError(
             f"{path}: beyond the limit of {max_pixels:,} pixels ({exc})."
         ) from exc
-    except (UnidentifiedImageError, OSError) as exc:
+    except ValueError as exc:
+        if str(path) in str(exc):
+            raise  # ours, naming the file
+        # e.g. Pillow's "Decompressed Data Too Large" for a PNG text-chunk bomb
+        raise ValueError(f"{path}: not a readable image ({exc}).") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        # SyntaxError: Pillow's word for some damaged PNG chunks
         raise ValueError(f"{path}: not a readable image ({exc}).") from exc
