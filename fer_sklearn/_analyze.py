@@ -248,7 +248,7 @@ def analyze(source, model="cnn", *, detect=None, every=1, fps=None, batch_size=2
         faster; torch is not imported), or the torch model.
     **detector_params
         ``work_size`` (64..8192), ``threshold`` and ``overlap`` (in (0, 1])
-        of the face detector (:func:`fer_sklearn._faces.detect_faces`; see
+        of the face detector (``fer_sklearn._faces.detect_faces``; see
         the user guide), checked before any work.
 
     Returns

@@ -5,7 +5,7 @@ torch and the estimators are imported only for ``engine="torch"`` and model
 files: ``load_pretrained(name, engine="onnx")`` needs neither.
 """
 
-from ._shipped import pretrained_info, read_verified
+from ._shipped import pretrained_info
 
 __all__ = ["load_pretrained", "pretrained_info", "ENGINES"]
 

@@ -400,3 +400,124 @@ def test_cache_sees_a_same_size_change_in_the_middle_of_a_large_file(fer_files, 
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     changed = load_fer2013(path, data_home=data_home)
     assert (changed.target != first.target).sum() == 1
+
+
+# -- archives as people have them, and other files of the second probe ------
+
+def _tar(path, members):
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w:gz") as archive:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_kaggle_zip_is_read_as_it_is(fer_files, tmp_path):
+    import zipfile
+
+    text = fer_files.kaggle_text()
+    path = tmp_path / "challenges-in-representation-learning-facial-expression-recognition-challenge.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("example_submission.csv", "Id,Emotion\n1,0\n")
+        # the icml layout: a space after each comma
+        archive.writestr("icml_face_data.csv", text.replace(",", ", "))
+        archive.writestr("train.csv", "emotion,pixels\n")
+        archive.writestr("test.csv", "pixels\n")
+    bunch = load_fer2013(path, cache=False)
+    np.testing.assert_array_equal(bunch.data, fer_files.pixels)
+    np.testing.assert_array_equal(bunch.usage, fer_files.usage)
+    # the data home finds the zip by Kaggle's name
+    assert len(load_fer2013(tmp_path, cache=False).target) == len(fer_files.target)
+
+
+def test_a_tar_chooses_members_by_content(fer_files, tmp_path):
+    data = fer_files.kaggle_text().encode()
+    behind = _tar(tmp_path / "a.tar.gz", [("example_submission.csv", b"Id,Emotion\n1,0\n"),
+                                          ("fer2013/fer2013.csv", data)])
+    np.testing.assert_array_equal(load_fer2013(behind, cache=False).data, fer_files.pixels)
+    two = _tar(tmp_path / "b.tar.gz", [("one.csv", data), ("two.csv", data)])
+    with pytest.raises(ValueError, match=r"holds several FER2013 CSVs \['one.csv', 'two.csv'\]"):
+        load_fer2013(two, cache=False)
+    none = _tar(tmp_path / "c.tar.gz", [("example_submission.csv", b"Id,Emotion\n")])
+    with pytest.raises(ValueError, match=r"expected an archive holding a FER2013 CSV"):
+        load_fer2013(none, cache=False)
+
+
+def test_a_test_csv_with_its_own_usage_keeps_it(tmp_path, fer_files):
+    folder = tmp_path / "release"
+    folder.mkdir()
+    rows = fer_files.rows()
+    (folder / "train.csv").write_text("emotion,pixels\n" + "".join(
+        f"{e},{p}\n" for e, p, u in rows if u == "Training"))
+    (folder / "test.csv").write_text("pixels,Usage\n" + "".join(
+        f"{p},PrivateTest\n" for e, p, u in rows if u != "Training"))
+    bunch = load_fer2013(folder / "test.csv", cache=False)
+    assert set(bunch.usage[bunch.target == -1]) == {"PrivateTest"}
+
+
+def test_a_column_named_twice_is_an_error(tmp_path):
+    path = tmp_path / "twice.csv"
+    path.write_text("emotion,emotion,pixels,Usage\n0,1," + " ".join(["0"] * 2304) + ",Training\n")
+    with pytest.raises(ValueError, match=r"twice.csv: the column 'emotion' appears 2 times"):
+        load_fer2013(path, cache=False)
+
+
+def test_as_frame_with_return_x_y(fer_files):
+    import pandas as pd
+
+    X, y = load_fer2013(fer_files.write_csv(), return_X_y=True, as_frame=True, cache=False)
+    assert isinstance(X, pd.DataFrame) and X.shape == (len(fer_files.target), 2304)
+    assert isinstance(y, pd.Series) and y.name == "emotion"
+    np.testing.assert_array_equal(y, fer_files.target)
+
+
+def test_a_gzip_bomb_is_refused_before_it_inflates(tmp_path, monkeypatch):
+    import gzip
+
+    from fer_sklearn.datasets import _readers
+
+    monkeypatch.setattr(_readers, "MAX_INFLATED_BYTES", 1_000_000)
+    path = tmp_path / "bomb.csv.gz"
+    path.write_bytes(gzip.compress(b"emotion,pixels,Usage\n" + b"0" * 5_000_000))
+    with pytest.raises(ValueError, match=r"bomb.csv.gz: inflates to more than 1,000,000 bytes"):
+        load_fer2013(path, cache=False)
+    archive = _tar(tmp_path / "bomb.tar.gz", [("fer2013.csv", b"0" * 2_000_000)])
+    with pytest.raises(ValueError, match=r"inflates to more than 1,000,000 bytes"):
+        load_fer2013(archive, cache=False)
+
+
+def test_the_cache_is_written_through_a_file_of_its_own(fer_files, tmp_path):
+    import threading
+
+    path = fer_files.write_csv()
+    home = tmp_path / "home"
+    (home / "cache").mkdir(parents=True)
+    # a link planted where the old code wrote its partial file is not followed
+    from fer_sklearn.datasets._fer2013 import _cache_key
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (home / "cache" / f"fer2013-{_cache_key(path)}.partial.npz").symlink_to(victim)
+    results, errors = [], []
+
+    def load():
+        try:
+            results.append(load_fer2013(path, data_home=home))
+        except Exception as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert victim.read_text() == "keep me"
+    for bunch in results:
+        np.testing.assert_array_equal(bunch.data, fer_files.pixels)
+    cached = sorted(p.name for p in (home / "cache").iterdir() if not p.is_symlink())
+    assert cached == [f"fer2013-{_cache_key(path)}.npz"]  # no temporary left behind

@@ -40,7 +40,8 @@ def layouts(draw):
         newline=draw(st.sampled_from(["\n", "\r\n", "\r"])),
         final_newline=draw(st.booleans()),
         quote=draw(st.booleans()),
-        packing=draw(st.sampled_from(["plain", "gz", "gz-members", "tar.gz"])),
+        packing=draw(st.sampled_from(["plain", "gz", "gz-members", "tar.gz", "tar-several",
+                                      "zip", "zip-nested"])),
     )
 
 
@@ -65,13 +66,37 @@ def write(path_stem, data, packing):
         path = path_stem.with_suffix(".csv.gz")
         cut = len(data) // 2
         path.write_bytes(gzip.compress(data[:cut]) + gzip.compress(data[cut:]))
-    else:
+    elif packing == "tar.gz":
         path = path_stem.with_suffix(".tar.gz")
         with tarfile.open(path, "w:gz") as archive:
-            info = tarfile.TarInfo("fer2013/fer2013.csv")
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
+            _add(archive, "fer2013/fer2013.csv", data)
+    elif packing == "tar-several":
+        # the FER CSV behind others, under a name of no layout: chosen by content
+        path = path_stem.with_suffix(".tar")
+        with tarfile.open(path, "w") as archive:
+            _add(archive, "README.txt", b"readme")
+            _add(archive, "example_submission.csv", b"Id,Emotion\n1,0\n")
+            _add(archive, "faces/data.csv", data)
+    else:
+        import zipfile
+
+        path = path_stem.with_suffix(".zip")
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("example_submission.csv", "Id,Emotion\n1,0\n")
+            if packing == "zip":
+                archive.writestr("icml_face_data.csv", data)
+            else:  # Kaggle's zip holds fer2013.tar.gz
+                buffer = io.BytesIO()
+                with tarfile.open(fileobj=buffer, mode="w:gz") as inner:
+                    _add(inner, "fer2013/fer2013.csv", data)
+                archive.writestr("fer2013.tar.gz", buffer.getvalue())
     return path
+
+
+def _add(archive, name, data):
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    archive.addfile(info, io.BytesIO(data))
 
 
 @SETTINGS

@@ -21,7 +21,7 @@ from ._readers import (
     find_image_files,
     read_csv,
     read_image_folder,
-    read_tar,
+    read_archive,
     read_train_test,
 )
 
@@ -31,7 +31,7 @@ KAGGLE_COMPETITION = (
     "challenges-in-representation-learning-facial-expression-recognition-challenge"
 )
 #: Bumped whenever parsing changes, so that old caches are never served.
-_CACHE_VERSION = 2
+_CACHE_VERSION = 3
 # File names searched for, in this order, in a directory.
 _KNOWN_FILES = (
     "fer2013.csv",
@@ -39,11 +39,12 @@ _KNOWN_FILES = (
     "fer2013.tar.gz",
     "icml_face_data.csv",
     "train.csv",
+    f"{KAGGLE_COMPETITION}.zip",
 )
 _HOW_TO_GET = (
     "Get FER2013 from Kaggle (https://www.kaggle.com/c/{0}/data), e.g. with "
-    "'kaggle competitions download -c {0}', then pass its path, set "
-    "$FER2013_PATH, or put it in the data home."
+    "'kaggle competitions download -c {0}' (a .zip, read as it is), then pass "
+    "its path, set $FER2013_PATH, or put it in the data home."
 ).format(KAGGLE_COMPETITION)
 
 DESCR = """\
@@ -155,16 +156,16 @@ def _read_any(source):
         return read_train_test(
             train if train.is_file() else None, test if test.is_file() else None
         )
-    if _is_tar(source):
-        return read_tar(source)
+    if _is_archive(source):
+        return read_archive(source)
     return read_csv(source)
 
 
-def _is_tar(source):
-    """Whether ``source`` is a tar archive; a damaged gzip file is not (the CSV
-    reader then says what is wrong with it)."""
+def _is_archive(source):
+    """Whether ``source`` is a tar or zip archive; a damaged gzip file is not
+    (the CSV reader then says what is wrong with it)."""
     try:
-        return tarfile.is_tarfile(source)
+        return zipfile.is_zipfile(source) or tarfile.is_tarfile(source)
     except (EOFError, tarfile.TarError, zlib.error, OSError):
         return False
 
@@ -198,10 +199,22 @@ def _cache_key(source):
 
 
 def _save_cache(cache_file, arrays):
+    """Write the arrays through a temporary file of this process's own
+    (created exclusively, with a random name: never a file or a link that
+    is already there), then rename it over ``cache_file``: concurrent loads
+    each write whole files, and a reader sees an old file or a new one."""
+    import tempfile
+
     # uncompressed: writing and reading cost little next to the parse
-    partial = cache_file.with_suffix(".partial.npz")
-    np.savez(partial, pixels=arrays.pixels, target=arrays.target, usage=arrays.usage)
-    partial.replace(cache_file)
+    handle, temporary = tempfile.mkstemp(prefix=cache_file.stem + ".", suffix=".partial.npz",
+                                         dir=cache_file.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.savez(stream, pixels=arrays.pixels, target=arrays.target, usage=arrays.usage)
+        os.replace(temporary, cache_file)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 def _read_cache(cache_file):
@@ -247,10 +260,12 @@ def load_fer2013(
 
     Reads every layout people have: Kaggle's ``fer2013.csv``
     (``emotion,pixels,Usage``), the same gzipped, Kaggle's
-    ``fer2013.tar.gz`` (read without unpacking), ``icml_face_data.csv``,
+    ``fer2013.tar.gz`` and the competition's ``.zip`` (read without
+    unpacking; members chosen by their content), ``icml_face_data.csv``,
     the ``train.csv``/``test.csv`` pair and the image-folder copy
-    (``train/<emotion>/*.jpg``). Every row is validated. Nothing is ever
-    downloaded.
+    (``train/<emotion>/*.jpg``). Every row is validated; a compressed file
+    or archive member may inflate to at most 1 GB (FER2013 is about 300
+    MB). Nothing is ever downloaded.
 
     Parameters
     ----------
@@ -263,7 +278,9 @@ def load_fer2013(
         If True, return ``(data, target)`` instead of a Bunch.
     as_frame : bool, default=False
         If True, the Bunch also holds ``frame``, a DataFrame with one column
-        per pixel plus ``emotion`` and ``usage``.
+        per pixel plus ``emotion`` and ``usage``; with ``return_X_y``, the
+        pair is a DataFrame of pixels and a Series ``emotion``, as
+        scikit-learn's loaders return.
     data_home : str or path-like, default=None
         Folder for the parse cache (and where data is looked for when
         ``path`` is None). See :func:`get_data_home`.
@@ -313,6 +330,10 @@ def load_fer2013(
         pixels, target, usages = pixels[keep], target[keep], usages[keep]
 
     pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+    if return_X_y and as_frame:
+        # as scikit-learn's loaders: a DataFrame of features and a Series
+        frame = pd.DataFrame(pixels, columns=[f"pixel_{i}" for i in range(N_PIXELS)])
+        return frame, pd.Series(target, name="emotion")
     if return_X_y:
         return pixels, target
     bunch = Bunch(

@@ -150,17 +150,32 @@ def _token_at(text, position):
     return text[start : end if end >= 0 else len(text)].decode("utf-8", "replace")
 
 
+#: the most a compressed file or an archive member may inflate to: FER2013
+#: is about 300 MB uncompressed
+MAX_INFLATED_BYTES = 1_000_000_000
+
+
+def _too_large(source, size=None):
+    inflated = "" if size is None else f" ({size:,} bytes)"
+    return ValueError(
+        f"{source}: inflates to more than {MAX_INFLATED_BYTES:,} bytes{inflated}; FER2013 "
+        "is about 300 MB uncompressed, so this is not FER2013 (or is damaged)."
+    )
+
+
 def _decompress(data, source):
     """Gunzip ``data`` if it is gzipped (ISA-L: several times faster than zlib).
 
     Every gzip member is read (``cat a.gz b.gz`` and parallel gzip write
     several); a truncated member, or bytes after the last member other than
-    zero padding, are a ``ValueError``.
+    zero padding, are a ``ValueError``, and so is data that would inflate
+    beyond :data:`MAX_INFLATED_BYTES` (it is refused before more is
+    inflated).
     """
     if data[:2] != b"\x1f\x8b":
         return data
     view = memoryview(data)
-    parts, position = [], 0
+    parts, position, total = [], 0, 0
     while position < len(data):
         if data[position : position + 2] != b"\x1f\x8b":
             if not data[position:].strip(b"\x00"):
@@ -172,9 +187,14 @@ def _decompress(data, source):
             )
         stream = isal_zlib.decompressobj(16 + isal_zlib.MAX_WBITS)
         try:
-            parts.append(stream.decompress(view[position:]))
+            room = MAX_INFLATED_BYTES - total + 1
+            part = stream.decompress(view[position:], room)
+            if len(part) >= room or stream.unconsumed_tail:
+                raise _too_large(source)
         except (isal_zlib.error, EOFError) as exc:
             raise ValueError(f"{source}: a corrupt gzip file ({exc}).") from exc
+        parts.append(part)
+        total += len(part)
         if not stream.eof:
             raise ValueError(
                 f"{source}: the gzip file is truncated (it ends inside the gzip "
@@ -288,6 +308,13 @@ def parse_csv_bytes(data, source, *, default_usage=None, labelled=True):
     data, columns, rows = _split_csv_lines(data, source)
     # the names of each layout, whatever their case
     columns = [_CANONICAL.get(name.lower(), name) for name in columns]
+    repeated = sorted({name for name in columns if name in _CANONICAL.values()
+                       and columns.count(name) > 1})
+    if repeated:
+        raise ValueError(
+            f"{source}: the column {repeated[0]!r} appears {columns.count(repeated[0])} "
+            f"times in the header {columns}; expected each of emotion, pixels, Usage once."
+        )
     if "pixels" not in columns:
         raise ValueError(
             f"{source}: expected a FER2013 CSV with a 'pixels' column (and "
@@ -343,44 +370,138 @@ def read_csv(path, *, default_usage=None, labelled=True):
                            labelled=labelled)
 
 
-def read_tar(path):
-    """Read Kaggle's ``fer2013.tar.gz`` without unpacking it to disk."""
-    path = Path(path)
+#: FER2013 CSVs that hold every row with its Usage, most common first
+_FULL_FILES = ("fer2013.csv", "icml_face_data.csv")
+
+
+def _header(data):
+    """The column names of CSV bytes (gzipped or not), lower case."""
+    if data[:2] == b"\x1f\x8b":
+        data = isal_zlib.decompressobj(16 + isal_zlib.MAX_WBITS).decompress(data[:65536], 65536)
+    first = data.split(b"\n", 1)[0].split(b"\r", 1)[0]
+    return [name.strip().strip(b'"').decode("utf-8", "replace").lower()
+            for name in first.split(b",")]
+
+
+def _archive_members(path, data=None):
+    """(name, size, read) of each file in a tar or zip archive (``data``:
+    the archive's bytes, for one nested in another)."""
+    import io
+    import zipfile
+
+    source = io.BytesIO(data) if data is not None else path
+    if zipfile.is_zipfile(source):
+        archive = zipfile.ZipFile(source)
+        return archive, [(info.filename, info.file_size,
+                          lambda info=info: archive.read(info))
+                         for info in archive.infolist() if not info.is_dir()]
+    if data is not None:
+        source = io.BytesIO(data)
     try:
-        archive = tarfile.open(path, "r:*")
+        archive = tarfile.open(path if data is None else None, "r:*", fileobj=None
+                               if data is None else source)
     except tarfile.TarError as exc:
-        raise ValueError(f"{path}: not a readable tar archive ({exc}).") from exc
+        raise ValueError(f"{path}: not a readable tar or zip archive ({exc}).") from exc
+    return archive, [(m.name, m.size, lambda m=m: archive.extractfile(m).read())
+                     for m in archive.getmembers() if m.isfile()]
+
+
+def _read_member(path, name, size, read):
+    if size > MAX_INFLATED_BYTES:
+        raise _too_large(f"{path}:{name}", size)
+    return read()
+
+
+def read_archive(path, _data=None, _where=None):
+    """Read FER2013 from a tar archive (Kaggle's ``fer2013.tar.gz``) or a zip
+    archive (the competition's download), choosing members by content.
+
+    Members are read without unpacking to disk. A CSV member is FER2013 when
+    its header names a ``pixels`` column; an archive inside (Kaggle's zip
+    holds ``fer2013.tar.gz``) is searched too. Of several, the one holding
+    every row with its Usage is read (``fer2013.csv``, then
+    ``icml_face_data.csv``: the same data); else ``train.csv`` with its
+    ``test.csv``; else the only FER2013 CSV. Several other FER2013 CSVs are
+    an error naming them: which one is meant cannot be guessed. No member
+    may inflate beyond :data:`MAX_INFLATED_BYTES`.
+    """
+    path = Path(path)
+    where = _where or str(path)
+    archive, members = _archive_members(path, _data)
     with archive:
-        members = [
-            m for m in archive.getmembers() if m.isfile() and m.name.endswith(".csv")
-        ]
-        if not members:
+        found, nested, names = {}, [], [name for name, _, _ in members]
+        for name, size, read in members:
+            base = Path(name).name.lower()
+            if base.startswith("._"):
+                continue  # macOS metadata beside each file in a zip
+            if base.endswith((".csv", ".csv.gz")):
+                data = _read_member(where, name, size, read)
+                if "pixels" in _header(data):
+                    found[name] = data
+            elif base.endswith((".tar", ".tar.gz", ".tgz", ".zip")) and _data is None:
+                nested.append((name, _read_member(where, name, size, read)))
+        by_base = {Path(name).name.lower(): name for name in found}
+        for full in _FULL_FILES:
+            if full in by_base:
+                name = by_base[full]
+                return parse_csv_bytes(found[name], f"{where}:{name}")
+        if "train.csv" in by_base and "test.csv" in by_base:
+            train, test = by_base["train.csv"], by_base["test.csv"]
+            return concatenate([
+                parse_csv_bytes(found[train], f"{where}:{train}", default_usage="Training"),
+                _test_part(found[test], f"{where}:{test}"),
+            ])
+        if len(found) == 1:
+            (name, data), = found.items()
+            return parse_csv_bytes(data, f"{where}:{name}",
+                                   default_usage="Training"
+                                   if Path(name).name.lower().startswith("train") else None)
+        if len(found) > 1:
             raise ValueError(
-                f"{path}: expected a tar archive holding fer2013/fer2013.csv; "
-                f"it holds {[m.name for m in archive.getmembers()]}."
+                f"{where}: holds several FER2013 CSVs {sorted(found)} and none of "
+                f"{', '.join(_FULL_FILES)}: extract the one to read and pass its path."
             )
-        member = next(
-            (m for m in members if Path(m.name).name == "fer2013.csv"), members[0]
+        for name, data in nested:
+            try:
+                return read_archive(path, data, f"{where}:{name}")
+            except ValueError as exc:
+                if "expected an archive holding" not in str(exc):
+                    raise
+        raise ValueError(
+            f"{where}: expected an archive holding a FER2013 CSV (a header with a "
+            f"'pixels' column, e.g. fer2013/fer2013.csv); it holds {names}."
         )
-        data = archive.extractfile(member).read()
-    return parse_csv_bytes(data, f"{path}:{member.name}")
+
+
+def read_tar(path):
+    """Read Kaggle's ``fer2013.tar.gz`` without unpacking it to disk (see
+    :func:`read_archive`)."""
+    return read_archive(path)
+
+
+def _test_part(data, source):
+    """The later release's ``test.csv``: unlabelled; its own ``Usage``
+    column where it has one, else Kaggle's order (the first 3,589 rows
+    PublicTest, the rest PrivateTest)."""
+    test = parse_csv_bytes(data, source, default_usage="PublicTest", labelled=False)
+    if "usage" not in _header(data):
+        test.usage[KAGGLE_PUBLIC_TEST_ROWS:] = "PrivateTest"
+    return test
 
 
 def read_train_test(train_path, test_path):
     """Read the ``train.csv`` + ``test.csv`` pair of the later Kaggle release.
 
     ``train.csv`` (``emotion,pixels``) gives Training rows. ``test.csv``
-    (``pixels`` only) has no labels: its rows get target ``-1`` and, in
-    Kaggle's order, usage ``PublicTest`` for the first 3,589 rows and
-    ``PrivateTest`` for the rest.
+    (``pixels`` only) has no labels: its rows get target ``-1`` and, unless
+    it has a ``Usage`` column of its own, in Kaggle's order, usage
+    ``PublicTest`` for the first 3,589 rows and ``PrivateTest`` for the rest.
     """
     parts = []
     if train_path is not None:
         parts.append(read_csv(train_path, default_usage="Training"))
     if test_path is not None:
-        test = read_csv(test_path, default_usage="PublicTest", labelled=False)
-        test.usage[KAGGLE_PUBLIC_TEST_ROWS:] = "PrivateTest"
-        parts.append(test)
+        parts.append(_test_part(Path(test_path).read_bytes(), str(test_path)))
     return concatenate(parts)
 
 
