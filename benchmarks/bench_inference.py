@@ -20,7 +20,9 @@ of 3) with ``--engine torch`` and ``--engine onnx``, back to back, and
 whether each imported torch; ``--parts photos`` times ``analyze`` over a
 folder of 40 phone-size portraits (the 20 shared photos, each enlarged to
 a 4032-pixel long side and mirrored, as JPEGs) on both engines, with the
-number of boxes found.
+number of boxes found; ``--parts live`` plays a 720p, 30 fps file (the
+shared clip's first 10 s, upscaled) to ``live`` in real time and counts the
+frames analysed.
 
 Usage::
 
@@ -205,12 +207,54 @@ def bench_photos(args):
     return rows
 
 
+def video_720p(path, source, seconds=10.0, rate=30.0):
+    """``source``'s first ``seconds`` upscaled to 1280x720 at ``rate`` fps."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(source))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), rate, (1280, 720))
+    for _ in range(int(seconds * rate)):
+        ok, frame = capture.read()
+        if not ok:
+            break
+        writer.write(cv2.resize(frame, (1280, 720), interpolation=cv2.INTER_CUBIC))
+    capture.release()
+    writer.release()
+    return path
+
+
+def bench_live(args):
+    """``live`` on a 720p, 30 fps file played in real time: the share of
+    its frames analysed (the rest dropped to keep up)."""
+    import cv2
+
+    from fer_sklearn import live
+
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        video = video_720p(Path(folder) / "talking720.mp4", args.video)
+        total = int(cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FRAME_COUNT))
+        for work_size in (640, 1280):
+            started = time.perf_counter()
+            frames = list(live(video, work_size=work_size))
+            seconds = time.perf_counter() - started
+            one = sum(len(f.faces) == 1 for f in frames)
+            rows.append({"video": "720p, 30 fps", "work_size": work_size, "frames": total,
+                         "analysed": len(frames), "analysed share": len(frames) / total,
+                         "one face": one, "seconds": seconds})
+            print(f"live on a 720p 30 fps file in real time, work_size={work_size}: "
+                  f"{len(frames)} of {total} frames analysed ({len(frames) / total:.0%}), "
+                  f"{one} with one face, {seconds:.1f} s", flush=True)
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=None, help="FER2013 (else the bundled sample)")
     parser.add_argument("--models", nargs="+", default=["cnn", "cnn-ensemble", "rnn", "study"])
-    parser.add_argument("--parts", nargs="+", default=["models", "cold", "photos"],
-                        choices=["models", "cold", "photos"])
+    parser.add_argument("--parts", nargs="+", default=["models", "cold", "photos", "live"],
+                        choices=["models", "cold", "photos", "live"])
+    parser.add_argument("--video", type=Path, default=SHARED / "media" / "one-man-talking.mp4")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--calibration", type=int, default=512)
@@ -232,6 +276,8 @@ def main(argv=None):
         tables["_cold"] = bench_cold(args)
     if "photos" in args.parts and args.photos.is_dir():
         tables["_photos"] = bench_photos(args)
+    if "live" in args.parts and args.video.is_file():
+        tables["_live"] = bench_live(args)
     if args.csv:
         args.csv.parent.mkdir(parents=True, exist_ok=True)
         for suffix, rows in tables.items():
@@ -254,7 +300,9 @@ def _cell(value, key=""):
         return "yes" if value else "no"
     if isinstance(value, str):
         return value
-    if key.startswith(("acc", "recall")):
+    if key.startswith(("acc", "recall", "analysed share")):
+        if key == "analysed share":
+            return f"{value:.0%}"
         return f"{value:.2%}" if key.startswith("acc") else f"{value:.2f}"
     if value >= 100:
         return f"{value:,.0f}"
