@@ -239,7 +239,7 @@ def bench_live(args):
             frames = list(live(video, work_size=work_size))
             seconds = time.perf_counter() - started
             one = sum(len(f.faces) == 1 for f in frames)
-            rows.append({"video": "720p, 30 fps", "work_size": work_size, "frames": total,
+            rows.append({"video": "720p, 30 fps", "work_size": str(work_size), "frames": total,
                          "analysed": len(frames), "analysed share": len(frames) / total,
                          "one face": one, "seconds": seconds})
             print(f"live on a 720p 30 fps file in real time, work_size={work_size}: "
