@@ -41,6 +41,11 @@ class LabelMerger(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         The sorted labels seen in ``fit``.
     classes_ : ndarray
         The sorted labels after merging.
+    target_names_ : ndarray of str
+        A display name per class of ``classes_`` (emotion names for FER2013
+        codes), e.g. for
+        ``classification_report(y, pred, labels=merger.classes_,
+        target_names=merger.target_names_)``.
 
     Examples
     --------
@@ -134,6 +139,10 @@ class LabelMerger(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                 "(a different case, or int codes for names?)."
             )
         self.classes_ = np.unique(self._merge(self.input_classes_))
+        from ._labels import label_names
+
+        # for classification_report(target_names=...) on merged labels
+        self.target_names_ = label_names(self.classes_)
         return self
 
     def fit_transform(self, y):

@@ -572,3 +572,26 @@ def test_score_with_labels_never_seen_in_fit_is_an_error():
     with pytest.raises(ValueError, match=r"y contains labels not seen in fit: \[2, 3"):
         clf.score(faces.data[:64], faces.target[:64])
     assert 0 <= clf.score(faces.data[:64], faces.target[:64] % 2) <= 1
+
+
+def test_seeded_fits_in_threads_equal_the_serial_fit():
+    from joblib import Parallel, delayed, parallel_backend
+
+    from fer_sklearn import load_fer2013_sample
+
+    faces = load_fer2013_sample()
+    X, y = faces.data[:96], faces.target[:96]
+
+    def fitted_proba(seed):
+        clf = FERCNNClassifier(max_epochs=1, module__width=8, random_state=seed)
+        return clf.fit(X, y).predict_proba(X[:20])
+
+    serial = fitted_proba(0)
+    with parallel_backend("threading", n_jobs=3):
+        threaded = Parallel()(delayed(fitted_proba)(0) for _ in range(3))
+    for proba in threaded:
+        np.testing.assert_allclose(proba, serial, atol=1e-6)
+    # and another seed gives another model, in threads too
+    with parallel_backend("threading", n_jobs=2):
+        other = Parallel()(delayed(fitted_proba)(s) for s in (0, 1))
+    assert np.abs(other[0] - other[1]).max() > 1e-3

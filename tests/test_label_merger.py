@@ -100,3 +100,17 @@ def test_merge_proba_refuses_classes_named_twice():
     merger = LabelMerger().fit(np.arange(7))
     with pytest.raises(ValueError, match="classes must name each column once"):
         merger.merge_proba(np.full((2, 7), 1 / 7), classes=[0, 0, 2, 3, 4, 5, 6])
+
+
+def test_target_names_for_a_classification_report():
+    from sklearn.metrics import classification_report
+
+    merger = LabelMerger().fit(np.arange(7))
+    assert merger.target_names_.tolist() == ["angry", "fear", "happy", "sad", "surprise",
+                                             "neutral"]
+    y = merger.transform(np.array([0, 1, 2, 3, 4, 5, 6]))
+    report = classification_report(y, y, labels=merger.classes_,
+                                   target_names=merger.target_names_, zero_division=0)
+    assert "fear" in report and "disgust" not in report
+    named = LabelMerger().fit(np.array(["Angry", "Disgust", "Happy"]))
+    assert named.target_names_.tolist() == ["Angry", "Happy"]

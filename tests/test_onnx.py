@@ -57,3 +57,12 @@ def test_unfitted_is_refused(tmp_path):
 
     with pytest.raises(NotFittedError):
         export_onnx(FERRNNClassifier(), tmp_path / "x.onnx")
+
+
+def test_a_numpy_bool_tta_is_a_bool(faces, tmp_path):
+    clf = load_pretrained("cnn")
+    clf.set_params(tta=np.True_)  # e.g. from a grid made with numpy
+    path = export_onnx(clf, tmp_path / "np.onnx")
+    np.testing.assert_allclose(run_onnx(path, faces[:8]),
+                               load_pretrained("cnn", tta=True).predict_proba(faces[:8]),
+                               atol=1e-5)
