@@ -718,6 +718,16 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except BrokenPipeError:
+        # the reader went away (``fer-sklearn live ... | head``): stop quietly
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print(f"fer-sklearn {args.command}: interrupted", file=sys.stderr)
+        return 130
     except (CommandError, OSError, ValueError, TypeError) as exc:
         print(f"fer-sklearn {args.command}: error: {exc}", file=sys.stderr)
         return 1
