@@ -205,13 +205,16 @@ class _FERClassifierBase(NeuralNetClassifier):
                 EpochScoring(encoded_accuracy, name="valid_acc", lower_is_better=False),
             ),
         ]
-        if self.lr_schedule == "cosine":
+        # parameters are checked in fit (_check_own_params), not here: any
+        # value must be settable (scikit-learn's check_do_not_raise_errors_...)
+        if isinstance(self.lr_schedule, str) and self.lr_schedule == "cosine":
             callbacks.append(("lr_scheduler", CosineLR()))
         if self.clip_grad_norm is not None:
             callbacks.append(
                 ("gradient_clipping", GradientNormClipping(self.clip_grad_norm))
             )
-        if self.verbose and _interactive(sys.stderr):
+        if isinstance(self.verbose, (int, np.integer)) and self.verbose and _interactive(
+                sys.stderr):
             # tqdm's bar redraws itself: only where a person watches it
             callbacks.append(("progress_bar", ProgressBar()))
         callbacks.append(("print_log", _PrintLog()))
@@ -830,6 +833,15 @@ Examples
 """
 
 
+def _own_arguments(arguments):
+    """A subclass's ``__init__`` arguments (``locals()``) as keywords for
+    ``_FERClassifierBase.__init__``, ``**kwargs`` spread."""
+    arguments = dict(arguments)
+    arguments.pop("self")
+    arguments.pop("__class__", None)
+    return {**arguments.pop("kwargs"), **arguments}
+
+
 class FERCNNClassifier(_FERClassifierBase):
     __doc__ = _CNN_DOC.format(
         name="FERCNNClassifier",
@@ -846,6 +858,8 @@ class FERCNNClassifier(_FERClassifierBase):
     )
     _channels_last = True
 
+    # every parameter in the signature (help(), IDEs, the API page); the
+    # shared ones are stored by _FERClassifierBase
     def __init__(
         self,
         module=FERNet,
@@ -854,16 +868,25 @@ class FERCNNClassifier(_FERClassifierBase):
         max_epochs=30,
         batch_size=64,
         optimizer=NesterovSGD,
+        criterion=torch.nn.CrossEntropyLoss,
+        train_split=None,
+        augment_shift=0.1,
+        augment_rotation=10.0,
+        augment_zoom=0.1,
+        augment_flip=True,
+        tta=False,
+        lr_schedule="cosine",
+        clip_grad_norm=None,
+        mixed_precision=False,
+        teacher=None,
+        distill_weight=0.5,
+        distill_temperature=2.0,
+        rescale=None,
+        random_state=None,
+        verbose=0,
         **kwargs,
     ):
-        super().__init__(
-            module,
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            optimizer=optimizer,
-            **kwargs,
-        )
+        super().__init__(**_own_arguments(locals()))
 
 
 class FERRNNClassifier(_FERClassifierBase):
@@ -903,22 +926,27 @@ class FERRNNClassifier(_FERClassifierBase):
         max_epochs=20,
         batch_size=64,
         optimizer=torch.optim.AdamW,
+        criterion=torch.nn.CrossEntropyLoss,
+        train_split=None,
+        augment_shift=0.1,
+        augment_rotation=10.0,
+        augment_zoom=0.1,
+        augment_flip=True,
+        tta=False,
+        lr_schedule="cosine",
         clip_grad_norm=5.0,
+        mixed_precision=False,
+        teacher=None,
+        distill_weight=0.5,
+        distill_temperature=2.0,
+        rescale=None,
+        random_state=None,
+        verbose=0,
         **kwargs,
     ):
         # the shipped ReNet's recipe: AdamW with weight decay 0.05, clipping at 5
         kwargs.setdefault("optimizer__weight_decay", 0.05)
-        super().__init__(
-            module,
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            optimizer=optimizer,
-            clip_grad_norm=clip_grad_norm,
-            **kwargs,
-        )
-
-
+        super().__init__(**_own_arguments(locals()))
 #: Networks that load as a FERRNNClassifier (the others as a FERCNNClassifier).
 _RECURRENT = {"rnn", "renet"}
 

@@ -595,3 +595,17 @@ def test_seeded_fits_in_threads_equal_the_serial_fit():
     with parallel_backend("threading", n_jobs=2):
         other = Parallel()(delayed(fitted_proba)(s) for s in (0, 1))
     assert np.abs(other[0] - other[1]).max() > 1e-3
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_the_signature_names_every_documented_parameter(cls):
+    import inspect
+    import re
+
+    signature = inspect.signature(cls)
+    documented = re.findall(r"^(\w+) : ", cls.__doc__.split("Attributes")[0], re.M)
+    assert len(documented) > 15
+    missing = [name for name in documented if name not in signature.parameters]
+    assert missing == []  # and **kwargs takes skorch's own parameters
+    for name in ("tta", "teacher", "distill_weight", "rescale", "random_state", "augment_zoom"):
+        assert signature.parameters[name].default == getattr(cls(), name)
