@@ -39,6 +39,19 @@ _FERNET = dict(
     optimizer__weight_decay=5e-4,
 )
 
+_RENET = dict(
+    _SHARED,
+    kind="rnn",
+    module="renet",
+    module__hidden_sizes=[64, 96, 128],
+    module__patch=[4, 2, 2],
+    module__cell="gru",
+    optimizer="adamw",
+    lr=3e-3,
+    optimizer__weight_decay=5e-2,
+    clip_grad_norm=5.0,
+)
+
 #: The recipes by name. ``kind`` picks the estimator; ``schedule`` is
 #: "onecycle" (OneCycleLR over all epochs, 20% warm-up, stepped every
 #: batch), "snapshots" (one-cycle over ``epochs - cycles * cycle_epochs``
@@ -73,35 +86,14 @@ RECIPES = {
         settle_epochs=2,
     ),
     # ReNet: GRU sweeps along rows and columns of patches, no convolution
-    "renet": dict(
-        _SHARED,
-        kind="rnn",
-        module="renet",
-        module__hidden_sizes=[64, 96, 128],
-        module__patch=[4, 2, 2],
-        module__cell="gru",
-        optimizer="adamw",
-        lr=3e-3,
-        optimizer__weight_decay=5e-2,
-        clip_grad_norm=5.0,
-        max_epochs=35,
-    ),
+    "renet": dict(_RENET, max_epochs=35),
     # ReNet distilled from the shipped cnn-ensemble (its flip-averaged
     # probabilities on the training faces, computed once inside fit), as
     # the default CNN was: weight 0.8, temperature 2; 50 epochs (the plain
     # ReNet had 35; 86 s an epoch on 2 CPU threads), the last two on flips
     # only
     "renet-distill": dict(
-        _SHARED,
-        kind="rnn",
-        module="renet",
-        module__hidden_sizes=[64, 96, 128],
-        module__patch=[4, 2, 2],
-        module__cell="gru",
-        optimizer="adamw",
-        lr=3e-3,
-        optimizer__weight_decay=5e-2,
-        clip_grad_norm=5.0,
+        _RENET,
         max_epochs=50,
         settle_epochs=2,
         teacher="cnn-ensemble",

@@ -306,10 +306,7 @@ def _predict(args):
     items = list(_expand(args.images))
     if args.annotate:
         _check_annotate_folder(Path(args.annotate), items)
-    detector = {key: value for key, value in (("threshold", args.threshold),
-                                              ("work_size", args.work_size),
-                                              ("overlap", args.overlap))
-                if value is not None}
+    detector = _detector_settings(args)
     sources = [name for name, _, _ in items]
     client = None
     if args.scheduler:
@@ -434,10 +431,7 @@ def _live(args):
             raise CommandError("--show needs OpenCV with a GUI; the opencv-python-headless "
                                "build installed with fer_sklearn has none (pip install "
                                "opencv-python for a window).") from exc
-    detector = {key: value for key, value in (("threshold", args.threshold),
-                                              ("work_size", args.work_size),
-                                              ("overlap", args.overlap))
-                if value is not None}
+    detector = _detector_settings(args)
     model = _load_model(args.model, tta=args.tta, engine=args.engine, light=True)
     frames, seen, started = [], 0, time.perf_counter()
     try:
@@ -497,6 +491,14 @@ def _draw_live(item):
                     (x, max(12, y - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 200, 255), 1,
                     cv2.LINE_AA)
     return image
+
+
+def _detector_settings(args):
+    """The detector settings given on the command line (the others keep
+    the API's defaults)."""
+    given = {"threshold": args.threshold, "work_size": args.work_size,
+             "overlap": args.overlap}
+    return {key: value for key, value in given.items() if value is not None}
 
 
 def _check_annotate_folder(folder, items):
@@ -596,6 +598,17 @@ def build_parser():
                                   "Runtime (fast, no torch), or the torch model "
                                   "(model files always run on torch)")
 
+    def detector_options(command, what, work_size):
+        # None: the API's own default (said in the help)
+        command.add_argument("--threshold", type=_float_in_unit, default=None,
+                             help="smallest face score kept, in (0, 1] (default 0.6)")
+        command.add_argument("--work-size", type=_work_size, default=None,
+                             help=f"{what} are searched at most this many pixels long, "
+                                  f"64..8192 (default {work_size})")
+        command.add_argument("--overlap", type=_float_in_unit, default=None,
+                             help="of boxes overlapping more than this, the best is kept "
+                                  "(default 0.4)")
+
     demo = add_command(
         "demo", help="the shipped CNN on the bundled sample: accuracy, report, figures")
     model_options(demo)
@@ -651,14 +664,7 @@ def build_parser():
                          help="take each whole image as one face, resized to 48x48 (by "
                               "default faces are found, except in 48x48 images)")
     predict.add_argument("--detect-faces", action="store_true", help=argparse.SUPPRESS)
-    predict.add_argument("--threshold", type=_float_in_unit, default=None,
-                         help="smallest face score kept, in (0, 1] (default 0.6)")
-    predict.add_argument("--work-size", type=_work_size, default=None,
-                         help="photos are searched at most this many pixels long, "
-                              "64..8192 (default 1280)")
-    predict.add_argument("--overlap", type=_float_in_unit, default=None,
-                         help="of boxes overlapping more than this, the best is kept "
-                              "(default 0.4)")
+    detector_options(predict, "photos", 1280)
     predict.add_argument("--summary", action="store_true",
                          help="instead of one line per face: one per face of each video "
                               "(first and last time, frames, dominant emotion, share of "
@@ -689,14 +695,7 @@ def build_parser():
     live.add_argument("--fast", action="store_true",
                       help="read a video file as fast as it is analysed (no frame "
                            "dropped) instead of at its own frame rate")
-    live.add_argument("--threshold", type=_float_in_unit, default=None,
-                      help="smallest face score kept, in (0, 1] (default 0.6)")
-    live.add_argument("--work-size", type=_work_size, default=None,
-                      help="frames are searched at most this many pixels long, 64..8192 "
-                           "(default 640)")
-    live.add_argument("--overlap", type=_float_in_unit, default=None,
-                      help="of boxes overlapping more than this, the best is kept "
-                           "(default 0.4)")
+    detector_options(live, "frames", 640)
     live.add_argument("--annotate-video", metavar="FILE.mp4",
                       help="also write the analysed frames with boxes and labels")
     live.add_argument("--overwrite", action="store_true",
