@@ -64,4 +64,5 @@ print(summary[shares].round(2).T)
 # %%
 # The face's probabilities over time
 ax = plot_emotion_timeline(table)
+ax.set_title(f"face 0 of {clip.name}")  # the file's name, not its path
 ax.figure.tight_layout()
