@@ -9,14 +9,16 @@ frames it cannot keep up with (``max_fps`` caps the rate).
 was seen, for how many frames, its dominant emotion and its share of time
 in each.
 
-The clip is a real one where the project's test media are beside the
-checkout (a man talking to the camera for 20 seconds); elsewhere a short
-clip is made from a bundled face drifting across the frame. From the
+The clip is the video file named by ``$FER_SKLEARN_VIDEO`` where it is
+set (the documentation's build sets it to a real clip of a man talking to
+the camera for 20 seconds); elsewhere a short clip is made from a bundled
+face drifting across the frame. From the
 command line the same is ``fer-sklearn live CLIP.mp4 --max-fps 4``, one JSON
 line per analysed frame, or ``--summary``.
 """
 
 # %%
+import os
 import tempfile
 from pathlib import Path
 
@@ -28,7 +30,7 @@ from PIL import Image
 from fer_sklearn import live, load_fer2013_sample, summarize
 from fer_sklearn.plotting import plot_emotion_timeline
 
-clip = Path("../../../shared/media/one-man-talking.mp4").resolve()
+clip = Path(os.environ.get("FER_SKLEARN_VIDEO", "no video given"))
 if not clip.is_file():
     face = load_fer2013_sample().images[3]
     big = np.asarray(
