@@ -399,12 +399,16 @@ def _print_summary(table, as_json):
     if as_json:
         print(json.dumps({"summary": json.loads(summary.to_json(orient="records"))}))
         return
+    from ._analyze import VIDEO_SUFFIXES
+
     shares = [c for c in summary.columns if c.startswith("share_")]
     for row in summary.itertuples(index=False):
         row = row._asdict()
-        parts = ", ".join(f"{c[6:]} {row[c]:.0%}" for c in shares if row[c] > 0)
-        print(f"{row['source']} face {row['face']}: {row['dominant']} (seen {row['first']:.2f}"
-              f"-{row['last']:.2f} s, {row['frames']} frames; {parts})")
+        parts = ", ".join(f"{c[6:]} {row[c]:.0%}" for c in shares if row[c] >= 0.005)
+        seen = ""
+        if str(row["source"]).lower().endswith(VIDEO_SUFFIXES):  # a photo has no time
+            seen = f"seen {row['first']:.2f}-{row['last']:.2f} s, {row['frames']} frames; "
+        print(f"{row['source']} face {row['face']}: {row['dominant']} ({seen}{parts})")
 
 
 def _live(args):

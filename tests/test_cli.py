@@ -310,3 +310,11 @@ def test_evaluate_a_model_of_names_and_a_two_class_model(capsys, tmp_path):
                            "--data", str(data), "--usage", "PrivateTest")
     assert status == 0, err
     assert "accuracy, 2 classes" in out and "6 classes" not in out
+
+
+def test_summary_of_photos_and_of_a_video(capsys, tmp_path):
+    photo = write_face(tmp_path / "face.png")
+    status, out, err = run(capsys, "predict", str(photo), "--summary")
+    assert status == 0, err
+    (line,) = out.splitlines()
+    assert line.startswith(f"{photo} face 0: ") and " s," not in line and "100%" in line
