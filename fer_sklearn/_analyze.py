@@ -299,28 +299,27 @@ def analyze(source, model="cnn", *, detect=None, every=1, fps=None, batch_size=2
 def _check_options(every, fps, batch_size, errors, engine, detector_params):
     """The options of analyze, checked before any work."""
     from ._faces import check_detector_params
+    from ._validation import check_positive_number, check_whole_number
 
-    def whole(value, name):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a whole number of at least 1; got {value!r}.")
-        return int(value)
-
-    every, batch_size = whole(every, "every"), whole(batch_size, "batch_size")
+    every = check_whole_number(every, "every")
+    batch_size = check_whole_number(batch_size, "batch_size")
     if fps is not None:
-        if isinstance(fps, bool) or not isinstance(fps, (int, float, np.number)) or not (
-                math.isfinite(fps) and fps > 0):
-            raise ValueError(f"fps must be a finite number > 0; got {fps!r}.")
-        fps = float(fps)
+        fps = check_positive_number(fps, "fps")
     if errors not in ERRORS:
         raise ValueError(f"errors must be one of {list(ERRORS)}; got {errors!r}.")
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {list(ENGINES)}; got {engine!r}.")
+    check_engine(engine)
     unknown = sorted(set(detector_params) - {"work_size", "threshold", "overlap"})
     if unknown:
         raise TypeError(f"analyze got unexpected argument(s) {unknown}; the detector "
                         "takes work_size, threshold and overlap.")
     check_detector_params(**detector_params)
     return every, fps, batch_size
+
+
+def check_engine(engine):
+    """A ValueError unless ``engine`` names an engine for a shipped model's name."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {list(ENGINES)}; got {engine!r}.")
 
 
 def _analyze_serial(items, classifier, batch_size, progress, options):

@@ -15,18 +15,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._runtime import FaceGraph
 from ._shipped import read_verified
-from ._validation import check_images, check_labels, check_pixel_scale
+from ._validation import (check_images, check_labels, check_pixel_scale, check_tta,
+                          check_whole_number)
 
 __all__ = ["ONNXClassifier"]
 
 _QUANTIZE = ("int8", None)
-
-
-def _check_int(value, name, low=1):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
-            or value < low:
-        raise ValueError(f"{name} must be a whole number of at least {low}; got {value!r}.")
-    return int(value)
 
 
 class ONNXClassifier(ClassifierMixin, BaseEstimator):
@@ -128,12 +122,12 @@ class ONNXClassifier(ClassifierMixin, BaseEstimator):
     def _check_params(self):
         if self.quantize not in _QUANTIZE:
             raise ValueError(f"quantize must be 'int8' or None; got {self.quantize!r}.")
-        if self.tta is not None and not isinstance(self.tta, (bool, np.bool_)):
-            raise ValueError(f"tta must be True, False or None; got {self.tta!r}.")
-        _check_int(self.calibration_size, "calibration_size")
-        _check_int(self.batch_size, "batch_size")
+        if self.tta is not None:
+            check_tta(self.tta)
+        check_whole_number(self.calibration_size, "calibration_size")
+        check_whole_number(self.batch_size, "batch_size")
         if self.n_threads is not None:
-            _check_int(self.n_threads, "n_threads")
+            check_whole_number(self.n_threads, "n_threads")
 
     def _set_graph(self, graph, classes, pixel_mean, pixel_std, dtype, default_tta):
         self.graph_ = bytes(graph)

@@ -173,13 +173,14 @@ def live(source=0, model="cnn", *, max_fps=None, realtime=True, engine="onnx",
         A source that does not exist or cannot be opened (before the
         first frame).
     """
-    from ._analyze import _Batch, _Tracker, _check_options, _classifier, _faces_of, _table
+    from ._analyze import _Batch, _Tracker, _classifier, _faces_of, _table, check_engine
+    from ._faces import check_detector_params
+    from ._validation import check_positive_number
 
-    detector = dict(work_size=work_size, threshold=threshold, overlap=overlap)
-    _check_options(1, None, 256, "raise", engine, detector)
-    if max_fps is not None and (isinstance(max_fps, bool) or not isinstance(
-            max_fps, (int, float, np.number)) or not (math.isfinite(max_fps) and max_fps > 0)):
-        raise ValueError(f"max_fps must be a finite number > 0; got {max_fps!r}.")
+    detector = check_detector_params(work_size, threshold, overlap)
+    check_engine(engine)
+    if max_fps is not None:
+        max_fps = check_positive_number(max_fps, "max_fps")
     classifier = _classifier(model, engine)
     capture, rate, is_file = _open(source)
     reader = _Reader(capture, rate, paced=is_file and realtime,

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from ._validation import check_tta
+
 __all__ = ["export_onnx", "export_graph", "quantize_graph"]
 
 #: how a graph is quantized to int8 (see quantize_graph)
@@ -30,12 +32,6 @@ def _require_onnx(what):
             f"{what} needs the 'onnx' package: pip install onnx "
             "(or the extra: pip install \"fer_sklearn[onnx]\")."
         ) from exc
-
-
-def _check_tta(tta):
-    if not isinstance(tta, (bool, np.bool_)):
-        raise ValueError(f"tta must be True, False or None; got {tta!r}.")
-    return bool(tta)
 
 
 class _Probabilities(torch.nn.Module):
@@ -132,7 +128,7 @@ def export_onnx(classifier, path, *, tta=None, opset_version=17):
     check_is_fitted(classifier, "pixel_mean_")
     _require_onnx("export_onnx")
     path = Path(path)
-    flip = _check_tta(classifier.tta if tta is None else tta)
+    flip = check_tta(classifier.tta if tta is None else tta)
     model = _Probabilities(classifier.module_, flip).eval().to("cpu")
     try:
         _export(model, (torch.zeros(2, 1, 48, 48),), ["pixels"],

@@ -154,10 +154,10 @@ def shipped_graph(name, *, tta=None, batch_size=64, n_threads=None):
 
     entry, graph = read_verified(name, "onnx")
     record = entry["onnx"]
+    from ._validation import check_tta
+
     if tta is None:
         tta = entry.get("defaults", {}).get("tta", False)
-    if not isinstance(tta, (bool, np.bool_)):
-        raise ValueError(f"tta must be True, False or None; got {tta!r}.")
-    return FaceGraph(graph, tta=tta, batch_size=batch_size, n_threads=n_threads,
+    return FaceGraph(graph, tta=check_tta(tta), batch_size=batch_size, n_threads=n_threads,
                      classes=record["classes"], pixel_mean=record["pixel_mean"],
                      pixel_std=record["pixel_std"])

@@ -12,6 +12,32 @@ from .datasets._readers import IMAGE_SIZE, N_PIXELS
 ACCEPTED_SHAPES = "(n_samples, 2304), (n_samples, 48, 48) or (n_samples, 1, 48, 48)"
 
 
+def check_whole_number(value, name, low=1):
+    """``value`` as an int if it is a whole number of at least ``low``
+    (not a bool); else a ValueError naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+            or value < low:
+        raise ValueError(f"{name} must be a whole number of at least {low}; got {value!r}.")
+    return int(value)
+
+
+def check_positive_number(value, name):
+    """``value`` as a float if it is a finite number > 0 (not a bool); else a
+    ValueError naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) \
+            or not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0; got {value!r}.")
+    return float(value)
+
+
+def check_tta(tta):
+    """``tta`` as a bool if it is True or False (numpy's too); else a
+    ValueError."""
+    if not isinstance(tta, (bool, np.bool_)):
+        raise ValueError(f"tta must be True, False or None; got {tta!r}.")
+    return bool(tta)
+
+
 def check_images(X, *, name="X"):
     """Validate face images and return them as float32 ``(n, 1, 48, 48)``.
 
