@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-__all__ = ["annotate"]
+__all__ = ["annotate", "draw_faces"]
 
 _COLOUR = (255, 200, 0)
 
@@ -27,6 +27,19 @@ def _draw_image(path, rows, out):
     image.save(out)
 
 
+def draw_faces(frame, rows):
+    """A BGR video frame (OpenCV's) with the boxes and labels of ``rows``
+    (analyze's rows for that frame) drawn on it, in place."""
+    import cv2
+
+    for _, row in rows.iterrows():
+        x, y, w, h = (int(row[k]) for k in ("x", "y", "width", "height"))
+        cv2.rectangle(frame, (x, y), (x + w, y + h), _COLOUR[::-1], 2)
+        cv2.putText(frame, _label(row), (x, max(12, y - 6)), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.5, _COLOUR[::-1], 1, cv2.LINE_AA)
+    return frame
+
+
 def _draw_video(path, rows, out):
     import cv2
 
@@ -45,12 +58,8 @@ def _draw_video(path, rows, out):
                 writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), rate,
                                          (width, height))
             current = by_frame.get(number, current)
-            for _, row in current.iterrows():  # boxes stay until the next frame with faces
-                x, y, w, h = (int(row[k]) for k in ("x", "y", "width", "height"))
-                cv2.rectangle(frame, (x, y), (x + w, y + h), _COLOUR[::-1], 2)
-                cv2.putText(frame, _label(row), (x, max(12, y - 6)), cv2.FONT_HERSHEY_SIMPLEX,
-                            0.5, _COLOUR[::-1], 1, cv2.LINE_AA)
-            writer.write(frame)
+            # boxes stay until the next frame with faces
+            writer.write(draw_faces(frame, current))
             number += 1
     finally:
         capture.release()

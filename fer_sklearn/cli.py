@@ -444,15 +444,17 @@ def _live(args):
         for item in stream:
             seen += 1
             names = [c for c in item.faces.columns if c not in _COLUMNS_LIVE]
-            if not args.summary:
+            if args.summary:
+                frames.append(item.faces)
+            else:
                 print(json.dumps({"frame": int(item.frame), "time": round(float(item.time), 3),
                                   "faces": [_face_json(row, names)
                                             for _, row in item.faces.iterrows()]}),
                       flush=True)
-            if args.summary:
-                frames.append(item.faces)
-            if writer is not None or args.annotate_video or show:
-                image = _draw_live(item)
+            if args.annotate_video or show:
+                from ._annotate import draw_faces
+
+                image = draw_faces(item.image.copy(), item.faces)
                 if args.annotate_video:
                     if writer is None:
                         import cv2
@@ -482,19 +484,6 @@ def _live(args):
     if args.summary and frames:
         _print_summary(pd.concat(frames, ignore_index=True), args.json)
     return 0
-
-
-def _draw_live(item):
-    import cv2
-
-    image = item.image.copy()
-    for _, row in item.faces.iterrows():
-        x, y, w, h = (int(row[k]) for k in ("x", "y", "width", "height"))
-        cv2.rectangle(image, (x, y), (x + w, y + h), (0, 200, 255), 2)
-        cv2.putText(image, f"{row['face']}: {row['label']} {row[row['label']]:.2f}",
-                    (x, max(12, y - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 200, 255), 1,
-                    cv2.LINE_AA)
-    return image
 
 
 def _detector_settings(args):
