@@ -508,55 +508,27 @@ def _check_annotate_folder(folder, items):
                 "never written beside their inputs (choose another folder).")
 
 
-def _float_in_unit(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1]; got {text!r}")
-    return value
+def _number(convert, accept, expected):
+    """An argparse type: the text converted (``int`` or ``float``) and kept
+    where ``accept`` says so; else argparse's error "expected EXPECTED; got
+    TEXT"."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}; got {text!r}")
+        return value
+
+    return parse
 
 
-def _work_size(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 64 <= value <= 8192:
-        raise argparse.ArgumentTypeError(f"expected pixels in 64..8192; got {text!r}")
-    return value
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not (value > 0 and value != float("inf")):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0; got {text!r}")
-    return value
-
-
-def _seed(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"expected a whole number in 0..{2**32 - 1}; "
-                                         f"got {text!r}")
-    return value
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1; got {text!r}")
-    return value
+_positive_int = _number(int, lambda v: v >= 1, "a whole number of at least 1")
+_float_in_unit = _number(float, lambda v: 0 < v <= 1, "a number in (0, 1]")
+_work_size = _number(int, lambda v: 64 <= v <= 8192, "pixels in 64..8192")
+_positive_float = _number(float, lambda v: 0 < v < float("inf"), "a finite number > 0")
+_seed = _number(int, lambda v: 0 <= v < 2**32, f"a whole number in 0..{2**32 - 1}")
 
 
 def _usage(text):
