@@ -290,7 +290,7 @@ def analyze(source, model="cnn", *, detect=None, every=1, fps=None, batch_size=2
         tables = [table for table, _ in results]
         failed = {name: reason for _, errors_of in results for name, reason in errors_of.items()}
     # every item's table has the probability columns, even without faces
-    names = _names(_classifier(model, engine), [])
+    names = _names(_classifier(model, engine))
     table = _table(tables, names)
     table.attrs["errors"] = failed
     return table
@@ -361,10 +361,8 @@ def _classifier(model, engine="onnx", _loaded={}):
     return model
 
 
-def _names(classifier, tables):
-    """The probability columns: the tables' own, or the classifier's class names."""
-    if tables:
-        return [column for column in tables[0].columns if column not in _COLUMNS]
+def _names(classifier):
+    """The probability columns: the classifier's class names."""
     from ._labels import label_names
 
     return [str(name).lower() for name in label_names(classifier.classes_)]
@@ -376,8 +374,9 @@ class _Batch:
 
     def __init__(self, classifier, batch_size):
         self.classifier, self.batch_size = classifier, batch_size
-        self.names = _names(classifier, [])
+        self.names = _names(classifier)
         self.rows, self.crops, self.done = [], [], []
+        self.waiting = 0  # faces in self.crops
 
     def add(self, name, number, time, rows, crops, ids):
         if not len(rows):
@@ -385,7 +384,8 @@ class _Batch:
         for row, face_id in zip(rows, ids):
             self.rows.append((name, number, time, face_id, *row))
         self.crops.append(crops)
-        if sum(len(c) for c in self.crops) >= self.batch_size:
+        self.waiting += len(crops)
+        if self.waiting >= self.batch_size:
             self.flush()
 
     def flush(self):
@@ -397,7 +397,7 @@ class _Batch:
             frame["label"] = np.asarray(self.names)[proba.argmax(axis=1)]
             frame[self.names] = proba
             self.done.append(frame)
-            self.rows, self.crops = [], []
+            self.rows, self.crops, self.waiting = [], [], 0
 
     def tables(self):
         self.flush()

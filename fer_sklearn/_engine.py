@@ -13,8 +13,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from ._runtime import FaceGraph
-from ._shipped import read_verified
+from ._runtime import FaceGraph, read_shipped_graph
 from ._validation import (check_images, check_labels, check_pixel_scale, check_tta,
                           check_whole_number)
 
@@ -169,7 +168,8 @@ class ONNXClassifier(ClassifierMixin, BaseEstimator):
                     "quantize='int8' needs calibration faces: pass calibration= a "
                     "few hundred of the training faces (e.g. X_train[:512]), or "
                     "quantize=None for a float32 graph.")
-            engine.calibration_size = len(check_images(calibration, name="calibration"))
+            calibration = check_images(calibration, name="calibration")
+            engine.calibration_size = len(calibration)
         return engine._convert(estimator, calibration)
 
     def _convert(self, estimator, calibration):
@@ -177,8 +177,8 @@ class ONNXClassifier(ClassifierMixin, BaseEstimator):
         from ._onnx import export_graph, quantize_graph
 
         graph = export_graph(estimator)
-        if self.quantize == "int8":
-            graph = quantize_graph(graph, check_images(calibration, name="calibration"))
+        if self.quantize == "int8":  # calibration: checked images (from_estimator, fit)
+            graph = quantize_graph(graph, calibration)
         self.estimator_ = estimator
         return self._set_graph(graph, estimator.classes_, estimator.pixel_mean_,
                                estimator.pixel_std_,
@@ -195,13 +195,11 @@ class ONNXClassifier(ClassifierMixin, BaseEstimator):
                 f"load_pretrained(engine='onnx') got unexpected argument(s) {unknown}; "
                 f"it takes {sorted(allowed)} (train or fine-tune with engine='torch')."
             )
-        entry, graph = read_verified(name, "onnx")
-        record = entry["onnx"]
+        graph, record, default_tta = read_shipped_graph(name)
         engine = cls(quantize="int8" if record["dtype"] == "int8" else None, **params)
         engine._check_params()
         return engine._set_graph(graph, record["classes"], record["pixel_mean"],
-                                 record["pixel_std"], record["dtype"],
-                                 entry.get("defaults", {}).get("tta", False))
+                                 record["pixel_std"], record["dtype"], default_tta)
 
     # -- scikit-learn ---------------------------------------------------------
 

@@ -25,7 +25,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["cpu_threads", "make_session", "FaceGraph", "shipped_graph"]
+__all__ = ["cpu_threads", "make_session", "FaceGraph", "read_shipped_graph", "shipped_graph"]
 
 
 def cpu_threads():
@@ -110,9 +110,6 @@ class FaceGraph:
                 self._sessions[threads] = make_session(self.graph, threads)
             return self._sessions[threads]
 
-    def n_classes(self):
-        return int(self.session().get_outputs()[0].shape[1])
-
     def predict_proba(self, X):
         """Probabilities for faces as the estimators take them (checked:
         shape, values, and the pixel scale where the normalisation is known)."""
@@ -145,19 +142,24 @@ class FaceGraph:
         self._lock = threading.Lock()
 
 
-def shipped_graph(name, *, tta=None, batch_size=64, n_threads=None):
-    """A shipped model's graph (sha256-checked) with its classes and
-    normalisation, ready for ``predict_proba``: what ``analyze`` and the
-    command line predict with, without scikit-learn or torch. ``tta`` None
-    is the shipped default."""
+def read_shipped_graph(name):
+    """A shipped model's graph (bytes, sha256-checked), its manifest record
+    (``classes``, ``pixel_mean``, ``pixel_std``, ``dtype`` ...) and its
+    shipped ``tta``."""
     from ._shipped import read_verified
 
     entry, graph = read_verified(name, "onnx")
-    record = entry["onnx"]
+    return graph, entry["onnx"], bool(entry.get("defaults", {}).get("tta", False))
+
+
+def shipped_graph(name, *, tta=None, batch_size=64, n_threads=None):
+    """A shipped model's graph with its classes and normalisation, ready for
+    ``predict_proba``: what ``analyze`` and the command line predict with,
+    without scikit-learn or torch. ``tta`` None is the shipped default."""
     from ._validation import check_tta
 
-    if tta is None:
-        tta = entry.get("defaults", {}).get("tta", False)
-    return FaceGraph(graph, tta=check_tta(tta), batch_size=batch_size, n_threads=n_threads,
+    graph, record, default_tta = read_shipped_graph(name)
+    tta = default_tta if tta is None else check_tta(tta)
+    return FaceGraph(graph, tta=tta, batch_size=batch_size, n_threads=n_threads,
                      classes=record["classes"], pixel_mean=record["pixel_mean"],
                      pixel_std=record["pixel_std"])

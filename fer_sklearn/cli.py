@@ -61,13 +61,17 @@ def _load_model(spec, tta=None, engine="onnx", light=False):
     return load_model_file(path, **params)
 
 
+#: the codes left by the Disgust -> Angry merge: a 6-class FER2013 model
+_MERGED_CODES = {0, 2, 3, 4, 5, 6}
+
+
 def _truth_for(model, y):
     """FER2013's 7 codes as the model's labels: merged (Disgust into Angry)
     for a 6-class model of merged codes, as names for a model of emotion
     names; else a CommandError saying what the model predicts."""
     classes = np.asarray(model.classes_)
     if classes.dtype.kind in "iu":
-        if set(classes.tolist()) == {0, 2, 3, 4, 5, 6}:
+        if set(classes.tolist()) == _MERGED_CODES:
             from ._label_merger import LabelMerger
 
             return LabelMerger().fit(np.arange(7)).transform(y)
@@ -111,7 +115,7 @@ def report(model, X, y, *, split, stream=None):
         say(f"accuracy, 7 classes: {accuracy_score(y, predicted):.2%}")
         say(f"accuracy, 6 classes (disgust merged into angry): "
             f"{accuracy_score(merged_truth, merged_predicted):.2%}")
-    elif set(np.asarray(model.classes_).tolist()) == {0, 2, 3, 4, 5, 6}:
+    elif set(np.asarray(model.classes_).tolist()) == _MERGED_CODES:
         say(f"accuracy, 6 classes (disgust merged into angry): "
             f"{accuracy_score(merged_truth, merged_predicted):.2%}")
     else:
