@@ -436,8 +436,7 @@ def _item_faces(item, batch, failed, *, detect, every, fps, detector_params, err
             raise  # an array is the caller's own data: always an error
         failed[name] = str(exc)
         if errors == "warn":
-            warnings.warn(f"{name}: skipped, it could not be read: {exc}",
-                          UnreadableFileWarning, stacklevel=4)
+            _warn_unreadable(name, exc, stacklevel=5)  # analyze's caller
 
 
 def _analyze_item(item, model, *, engine, detect, every, fps, batch_size, detector_params,
@@ -471,9 +470,13 @@ def _analyze_on_dask(client, items, model, engine, options, progress):
     if options["errors"] == "warn":
         for _, failed in results:
             for name, reason in failed.items():
-                warnings.warn(f"{name}: skipped, it could not be read: {reason}",
-                              UnreadableFileWarning, stacklevel=3)
+                _warn_unreadable(name, reason, stacklevel=4)  # analyze's caller
     return results
+
+
+def _warn_unreadable(name, reason, stacklevel):
+    warnings.warn(f"{name}: skipped, it could not be read: {reason}",
+                  UnreadableFileWarning, stacklevel=stacklevel)
 
 
 def _table(tables, names):
