@@ -389,17 +389,17 @@ def _archive_members(path, data=None):
     import io
     import zipfile
 
-    source = io.BytesIO(data) if data is not None else path
-    if zipfile.is_zipfile(source):
-        archive = zipfile.ZipFile(source)
+    def source():  # is_zipfile reads the stream: each reader gets its own
+        return path if data is None else io.BytesIO(data)
+
+    if zipfile.is_zipfile(source()):
+        archive = zipfile.ZipFile(source())
         return archive, [(info.filename, info.file_size,
                           lambda info=info: archive.read(info))
                          for info in archive.infolist() if not info.is_dir()]
-    if data is not None:
-        source = io.BytesIO(data)
     try:
-        archive = tarfile.open(path if data is None else None, "r:*", fileobj=None
-                               if data is None else source)
+        archive = (tarfile.open(path, "r:*") if data is None
+                   else tarfile.open(fileobj=source(), mode="r:*"))
     except tarfile.TarError as exc:
         raise ValueError(f"{path}: not a readable tar or zip archive ({exc}).") from exc
     return archive, [(m.name, m.size, lambda m=m: archive.extractfile(m).read())
