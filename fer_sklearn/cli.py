@@ -197,11 +197,13 @@ def _demo(args):
 
 
 def _shipped_history(name):
-    """The training curve a shipped file carries (the study's), or None."""
-    from ._pretrained import load_pretrained
+    """The training curve a shipped file carries (the study's), or None;
+    the torch weights are read only where the manifest says there is one."""
+    from ._pretrained import load_pretrained, pretrained_info
 
-    history = load_pretrained(name).history
-    return history if len(history) else None
+    if not pretrained_info(name).get("history_epochs"):
+        return None
+    return load_pretrained(name).history
 
 
 def _check_writable_folder(folder, option):

@@ -183,6 +183,9 @@ def main(argv=None):
         "total_wall_seconds": total_wall_seconds(records),
         "runs": list(records),
         "defaults": {"tta": bool(args.tta)},
+        # epochs of training curve the file carries (its history), so that
+        # a caller without torch knows whether there is one to load
+        "history_epochs": len(shipped.get("history", [])),
     }
     teachers = {record["recipe"].get("teacher") for record in records} - {None}
     if teachers:

@@ -248,3 +248,9 @@ def test_save_model_file_checks_the_path_first(tmp_path):
     save_model_file(clf, tmp_path / "m.pt")
     assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]  # no temporary left
     np.testing.assert_array_equal(load_model_file(tmp_path / "m.pt").classes_, clf.classes_)
+
+
+@pytest.mark.parametrize("name", [name for name, _ in NAMES] + ["study"])
+def test_the_manifest_says_how_long_a_files_training_curve_is(name):
+    # demo --out on the ONNX engine reads the torch weights only for a curve
+    assert pretrained_info(name)["history_epochs"] == len(load_pretrained(name).history)
