@@ -150,6 +150,8 @@ def save_model_file(clf, path):
 
     from ._checkpoints import MODEL_FILE_FORMAT
 
+    from ._validation import check_writable_file
+
     target = Path(path)
     check_writable_file(target, "the model file")
     checkpoint = checkpoint_from_classifier(clf, format=MODEL_FILE_FORMAT,
@@ -164,22 +166,6 @@ def save_model_file(clf, path):
         os.unlink(temporary)
         raise
 
-
-def check_writable_file(path, what):
-    """A ValueError unless ``path`` can be written as a file: not a folder,
-    in an existing folder this process may write to."""
-    import os
-    from pathlib import Path
-
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"{what} {path}: is a folder; expected a file name.")
-    folder = path.parent
-    if not folder.is_dir():
-        raise ValueError(f"{what} {path}: the folder {folder} does not exist.")
-    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists()
-                                                   and not os.access(path, os.W_OK)):
-        raise ValueError(f"{what} {path}: cannot be written (permission denied).")
 
 
 def load_model_file(path, **params):

@@ -183,3 +183,20 @@ def check_labels(y, n_samples=None, *, name="y"):
                 f"got {sorted(k.__name__ for k in kinds)}."
             )
     return labels
+
+
+def check_writable_file(path, what):
+    """A ValueError unless ``path`` can be written as a file: not a folder,
+    in an existing folder this process may write to."""
+    import os
+    from pathlib import Path
+
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{what} {path}: is a folder; expected a file name.")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ValueError(f"{what} {path}: the folder {folder} does not exist.")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists()
+                                                   and not os.access(path, os.W_OK)):
+        raise ValueError(f"{what} {path}: cannot be written (permission denied).")

@@ -225,7 +225,7 @@ def _train(args):
     from . import FERCNNClassifier, FERRNNClassifier, LabelMerger
     from .datasets import load_fer2013
 
-    from ._pretrained import check_writable_file
+    from ._validation import check_writable_file
 
     # say so before training, not after
     check_writable_file(Path(args.out), "--out")
@@ -304,7 +304,7 @@ def _predict(args):
 
     # every output target is checked before any work
     if args.csv:
-        from ._pretrained import check_writable_file
+        from ._validation import check_writable_file
 
         check_writable_file(Path(args.csv), "--csv")
     model = _load_model(args.model, tta=args.tta, engine=args.engine, light=True)
@@ -424,7 +424,7 @@ def _live(args):
 
     writer = None
     if args.annotate_video:
-        from ._pretrained import check_writable_file
+        from ._validation import check_writable_file
 
         out = Path(args.annotate_video)
         check_writable_file(out, "--annotate-video")
