@@ -20,6 +20,7 @@ import threading
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.special import softmax
 from skorch import NeuralNetClassifier
 from skorch.callbacks import (
     EpochScoring,
@@ -39,7 +40,13 @@ from ._augment import flip_horizontal, random_affine
 from ._checkpoints import check_checkpoint, dequantize
 from ._callbacks import CosineLR
 from ._networks import NETWORKS, FERModel, FERNet, ReNet
-from ._validation import N_PIXELS, check_images, check_labels, check_pixel_scale
+from ._validation import (
+    N_PIXELS,
+    check_images,
+    check_labels,
+    check_pixel_scale,
+    check_positive_number,
+)
 
 __all__ = ["FERCNNClassifier", "FERRNNClassifier", "NesterovSGD", "classifier_from_checkpoint"]
 
@@ -150,6 +157,7 @@ class _FERClassifierBase(NeuralNetClassifier):
         distill_weight=0.5,
         distill_temperature=2.0,
         rescale=None,
+        temperature=1.0,
         random_state=None,
         verbose=0,
         **kwargs,
@@ -175,6 +183,7 @@ class _FERClassifierBase(NeuralNetClassifier):
         self.distill_weight = distill_weight
         self.distill_temperature = distill_temperature
         self.rescale = rescale
+        self.temperature = temperature
         self.random_state = random_state
 
     # -- scikit-learn ---------------------------------------------------
@@ -244,6 +253,7 @@ class _FERClassifierBase(NeuralNetClassifier):
                 f"rescale must be None or a positive number (e.g. 1/255); "
                 f"got {self.rescale!r}."
             )
+        check_positive_number(self.temperature, "temperature")
         if isinstance(self.module, str) and self.module not in NETWORKS:
             raise ValueError(
                 f"module must be a torch.nn.Module class or one of "
@@ -655,9 +665,15 @@ class _FERClassifierBase(NeuralNetClassifier):
         ndarray of shape (n_samples, n_classes), float32
         """
         check_is_fitted(self, "pixel_mean_")
+        temperature = check_positive_number(self.temperature, "temperature")
         if not isinstance(X, torch.utils.data.Dataset):
             X = check_pixel_scale(check_images(X), self.pixel_mean_, self.pixel_std_)
-        return super().predict_proba(X).astype(np.float32)
+        proba = super().predict_proba(X)
+        if temperature != 1.0:
+            # softmax(logits / T) from softmax(logits): p ** (1 / T), rescaled
+            proba = softmax(np.log(np.maximum(proba, np.finfo(np.float32).tiny))
+                            / temperature, axis=1)
+        return proba.astype(np.float32)
 
     def predict(self, X):
         """Predicted labels, of the same kind as the ``y`` given to ``fit``."""
@@ -677,7 +693,67 @@ class _FERClassifierBase(NeuralNetClassifier):
         self._encode(check_labels(y))
         return super().score(X, y, sample_weight=sample_weight)
 
+    # -- parameters -----------------------------------------------------------
+
+    def get_params(self, deep=True, **kwargs):
+        """The estimator's parameters, as scikit-learn's ``clone`` and
+        searches read them.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also the parameters of the parts set by prefix
+            (``module__*``, ``optimizer__*``, ``callbacks__*``, ...).
+
+        Returns
+        -------
+        dict
+            Parameter names to values: those of the signature, and the
+            prefixed ones given to ``__init__`` or ``set_params``.
+        """
+        return super().get_params(deep=deep, **kwargs)
+
+    def set_params(self, **params):
+        """Set parameters, as a search does between fits.
+
+        Any parameter of the signature, and prefixed ones such as
+        ``module__width=48``, ``optimizer__weight_decay=1e-4`` or
+        ``callbacks__print_log=None``. Changing a ``module__*`` parameter
+        of a fitted classifier builds a new, untrained network, as in
+        skorch (fit again); ``temperature`` and ``tta`` take effect at the
+        next prediction.
+
+        Returns
+        -------
+        self
+        """
+        return super().set_params(**params)
+
     # -- persistence ----------------------------------------------------------
+
+    def save_params(self, f_params=None, f_optimizer=None, f_criterion=None,
+                    f_history=None, use_safetensors=False, **kwargs):
+        """Save the weights (and optionally the optimizer, criterion and
+        history) to files, as skorch does.
+
+        ``f_params`` holds the network's weights together with the classes
+        and the pixel normalisation, so ``load_params(f_params=...)`` on a
+        new, unfitted classifier of the same parameters restores a working
+        one. For a file that holds the parameters as well, use
+        ``fer-sklearn train --out model.pt`` (see the user guide's command
+        line page) or pickle the classifier.
+
+        Parameters
+        ----------
+        f_params, f_optimizer, f_criterion, f_history : str, path-like, file or None
+            Where to write each part; None skips it.
+        use_safetensors : bool, default=False
+            skorch's safetensors format (needs the ``safetensors``
+            package); the default is torch's format.
+        """
+        return super().save_params(f_params=f_params, f_optimizer=f_optimizer,
+                                   f_criterion=f_criterion, f_history=f_history,
+                                   use_safetensors=use_safetensors, **kwargs)
 
     def load_params(self, f_params=None, f_optimizer=None, f_criterion=None,
                     f_history=None, checkpoint=None, use_safetensors=False, **kwargs):
@@ -799,6 +875,14 @@ rescale : float or None, default=None
     the training images (learned in ``fit``). A number multiplies the
     pixels by it and subtracts nothing, as Keras' ``rescale=1/255`` does
     (grey levels 0..255 become 0..1): the course study's scaling.
+temperature : float > 0, default=1.0
+    Calibration of the probabilities: ``predict_proba`` returns
+    ``softmax(logits / temperature)`` (the logits averaged over the views
+    with ``tta``; for an ensemble, the log of its mean probabilities). 1
+    leaves the network's probabilities as they are, below 1 sharpens them,
+    above 1 softens them; ``predict`` is the same for every value. The
+    shipped models set the value fitted on PublicTest (see
+    :func:`pretrained_info`); training ignores it.
 random_state : int or None, default=None
     Seed for weights, shuffling, dropout and augmentation: the same seed
     and data give the same predictions. torch's global RNG is restored
@@ -823,6 +907,13 @@ module_ : fer_sklearn.networks.FERModel
 history : skorch.History
     Per-epoch losses (and validation scores with a ``train_split``).
 
+See Also
+--------
+{other} : the same estimator with {other_net}.
+ONNXClassifier : the fitted classifier on ONNX Runtime, for prediction.
+load_pretrained : the shipped, fitted models.
+LabelMerger : Disgust merged into Angry, for 6 classes.
+
 Examples
 --------
 >>> from fer_sklearn import {name}, load_fer2013_sample
@@ -845,6 +936,8 @@ def _own_arguments(arguments):
 class FERCNNClassifier(_FERClassifierBase):
     __doc__ = _CNN_DOC.format(
         name="FERCNNClassifier",
+        other="FERRNNClassifier",
+        other_net="a recurrent network",
         module="FERNet",
         lr=0.05,
         max_epochs=30,
@@ -882,6 +975,7 @@ class FERCNNClassifier(_FERClassifierBase):
         distill_weight=0.5,
         distill_temperature=2.0,
         rescale=None,
+        temperature=1.0,
         random_state=None,
         verbose=0,
         **kwargs,
@@ -892,6 +986,8 @@ class FERCNNClassifier(_FERClassifierBase):
 class FERRNNClassifier(_FERClassifierBase):
     __doc__ = _CNN_DOC.format(
         name="FERRNNClassifier",
+        other="FERCNNClassifier",
+        other_net="a convolutional network",
         module="ReNet",
         lr=0.003,
         max_epochs=20,
@@ -940,6 +1036,7 @@ class FERRNNClassifier(_FERClassifierBase):
         distill_weight=0.5,
         distill_temperature=2.0,
         rescale=None,
+        temperature=1.0,
         random_state=None,
         verbose=0,
         **kwargs,

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_tta
+from ._validation import check_positive_number, check_tta
 
 __all__ = ["export_onnx", "export_graph", "quantize_graph"]
 
@@ -38,12 +38,14 @@ class _Probabilities(torch.nn.Module):
     """Normalisation, network and softmax, without FERModel's extra state
     (the labels), which the exporter's tracer cannot hold. With ``flip``,
     the logits of each face and its mirror image are averaged, as
-    ``predict_proba`` does with ``tta=True``."""
+    ``predict_proba`` does with ``tta=True``; the logits are divided by the
+    classifier's ``temperature`` before the softmax."""
 
-    def __init__(self, model, flip):
+    def __init__(self, model, flip, temperature):
         super().__init__()
         self.network = model.network
         self.flip = flip
+        self.temperature = temperature
         self.register_buffer("pixel_mean", model.pixel_mean.detach().clone())
         self.register_buffer("pixel_std", model.pixel_std.detach().clone())
         # columns in reverse order: a mirror image as one Gather in the graph
@@ -55,17 +57,19 @@ class _Probabilities(torch.nn.Module):
         if self.flip:
             mirrored = normalised.index_select(3, self.reversed_columns)
             logits = (logits + self.network(mirrored).float()) / 2
-        return torch.softmax(logits, dim=1)
+        return torch.softmax(_tempered(logits, self.temperature), dim=1)
 
 
 class _Views(torch.nn.Module):
     """The engine's graph: every view of every face in one batch through the
     network, the views' logits averaged. ``columns`` (views, 48) gives each
-    view's column order (``0..47`` as it is, ``47..0`` mirrored)."""
+    view's column order (``0..47`` as it is, ``47..0`` mirrored). The mean
+    logits are divided by ``temperature`` before the softmax."""
 
-    def __init__(self, model):
+    def __init__(self, model, temperature):
         super().__init__()
         self.network = model.network
+        self.temperature = temperature
         self.register_buffer("pixel_mean", model.pixel_mean.detach().clone())
         self.register_buffer("pixel_std", model.pixel_std.detach().clone())
 
@@ -75,7 +79,12 @@ class _Views(torch.nn.Module):
         views = views.permute(3, 0, 1, 2, 4).reshape(-1, 1, 48, 48)
         logits = self.network(views).float()
         logits = logits.reshape(columns.shape[0], pixels.shape[0], -1).mean(dim=0)
-        return torch.softmax(logits, dim=1)
+        return torch.softmax(_tempered(logits, self.temperature), dim=1)
+
+
+def _tempered(logits, temperature):
+    """``logits / temperature``; no node in the graph when it is 1."""
+    return logits if temperature == 1.0 else logits / temperature
 
 
 def _export(module, inputs, names, dynamic_axes, path, opset_version):
@@ -100,7 +109,8 @@ def export_onnx(classifier, path, *, tta=None, opset_version=17):
     returns ``"probabilities"``, shape ``(batch, n_classes)``, columns in the
     order of ``classifier.classes_``; the pixel normalisation is part of the
     graph, and so is test-time flip averaging when the classifier's ``tta``
-    is on (as for the shipped models): the graph matches ``predict_proba``.
+    is on (as for the shipped models), and the division of the logits by
+    the classifier's ``temperature``: the graph matches ``predict_proba``.
     Needs the ``onnx`` package (``pip install "fer_sklearn[onnx]"``).
     To predict with ONNX Runtime from Python, :class:`ONNXClassifier` does
     this for you (and quantizes to int8).
@@ -120,6 +130,11 @@ def export_onnx(classifier, path, *, tta=None, opset_version=17):
     pathlib.Path
         ``path``.
 
+    See Also
+    --------
+    ONNXClassifier : the same graph run by ONNX Runtime from Python, float32
+        or int8.
+
     Examples
     --------
     >>> from fer_sklearn import export_onnx, load_pretrained
@@ -129,7 +144,8 @@ def export_onnx(classifier, path, *, tta=None, opset_version=17):
     _require_onnx("export_onnx")
     path = Path(path)
     flip = check_tta(classifier.tta if tta is None else tta)
-    model = _Probabilities(classifier.module_, flip).eval().to("cpu")
+    temperature = check_positive_number(classifier.temperature, "temperature")
+    model = _Probabilities(classifier.module_, flip, temperature).eval().to("cpu")
     try:
         _export(model, (torch.zeros(2, 1, 48, 48),), ["pixels"],
                 {"pixels": {0: "batch"}}, path, opset_version)
@@ -144,7 +160,8 @@ def export_graph(classifier, *, opset_version=17):
     ``probabilities``."""
     check_is_fitted(classifier, "pixel_mean_")
     _require_onnx("Converting a classifier to ONNX")
-    model = _Views(classifier.module_).eval().to("cpu")
+    temperature = check_positive_number(classifier.temperature, "temperature")
+    model = _Views(classifier.module_, temperature).eval().to("cpu")
     example = (torch.zeros(2, 1, 48, 48), torch.arange(48).repeat(2, 1))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "graph.onnx"

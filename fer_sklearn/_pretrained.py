@@ -66,6 +66,12 @@ def load_pretrained(name="cnn", engine="torch", **params):
     OSError
         If a file does not match its recorded sha256.
 
+    See Also
+    --------
+    pretrained_info : what ships, the runs behind it and the defaults.
+    ONNXClassifier : the ``engine="onnx"`` model.
+    analyze : the shipped models on photos and videos.
+
     Examples
     --------
     >>> from fer_sklearn import load_pretrained, load_fer2013_sample
@@ -130,7 +136,7 @@ def checkpoint_from_classifier(clf, **extra):
 def save_model_file(clf, path):
     """Write a fitted classifier to ``path`` as a file that cannot run code
     when read: tensors and JSON-like metadata (classes, normalisation,
-    network name and parameters, ``tta``), read back by
+    network name and parameters, ``tta`` and ``temperature``), read back by
     :func:`load_model_file` with ``torch.load(weights_only=True)``.
 
     The file is written beside ``path`` under a temporary name, then renamed
@@ -155,7 +161,8 @@ def save_model_file(clf, path):
     target = Path(path)
     check_writable_file(target, "the model file")
     checkpoint = checkpoint_from_classifier(clf, format=MODEL_FILE_FORMAT,
-                                            defaults={"tta": bool(clf.tta)})
+                                            defaults={"tta": bool(clf.tta),
+                                                      "temperature": float(clf.temperature)})
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
                                          dir=target.parent)
     try:
