@@ -57,6 +57,8 @@ PROJECTS = {
                 "sklearn.metrics.ConfusionMatrixDisplay",
                 "sklearn.base.BaseEstimator",
                 "sklearn.base.ClassifierMixin",
+                "sklearn.calibration.CalibratedClassifierCV",
+                "sklearn.calibration.CalibrationDisplay",
             )
         },
         "py:function": {

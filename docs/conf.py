@@ -37,8 +37,18 @@ if os.environ.get("FER_DOCS_ONLINE_INVENTORIES") == "1":
 else:
     intersphinx_mapping = write_inventories(Path(__file__).parent / "_build" / "inventories")
 autosummary_generate = True
-# the class template lists the methods, those of the private base class
-# included (fit, predict, partial_fit, load_params ...), skorch's own left out
+# the methods a user calls, in a summary table and documented on each class
+# page (inherited ones included: get_params, set_params ...); skorch's and
+# torch's training internals are left out (skorch's own docs have them);
+# the networks' pages list forward
+autosummary_context = {
+    "user_methods": [
+        "fit", "partial_fit", "predict", "predict_proba", "score",
+        "transform", "fit_transform", "inverse_transform", "merge_proba",
+        "from_estimator", "get_params", "set_params", "save_params",
+        "load_params",
+    ],
+}
 autodoc_preserve_defaults = True
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
@@ -46,12 +56,25 @@ templates_path = ["_templates"]
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py",
                     "auto_examples/*.zip", "auto_examples/*.json", "auto_examples/*.md5"]
 
+# literal blocks (``::``) are console output or commands, not Python
+highlight_language = "text"
+
 html_theme = "pydata_sphinx_theme"
-html_title = "fer_sklearn"
-html_theme_options = {"navigation_with_keys": False}
-# no left sidebar: the pages are short and their tables wide; the top bar and
-# the right-hand "On this page" navigate
-html_sidebars = {"**": []}
+# the version in the top bar, beside the name
+html_title = f"fer_sklearn {release}"
+html_theme_options = {
+    "navigation_with_keys": False,
+    # install, quick start, user guide, examples, API, what's new and FAQ
+    # in the top bar; performance, reliability and citing under "More"
+    "header_links_before_dropdown": 7,
+    "show_toc_level": 2,
+}
+# a left sidebar where a section has pages (user guide, API, gallery); none
+# on the single pages, whose tables are wide
+html_sidebars = {
+    page: [] for page in ("index", "install", "quickstart", "faq", "performance",
+                          "reliability", "whats_new", "citing")
+}
 html_static_path = ["_static"]
 html_css_files = ["fer_sklearn.css"]
 

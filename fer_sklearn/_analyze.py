@@ -248,8 +248,8 @@ def analyze(source, model="cnn", *, detect=None, every=1, fps=None, batch_size=2
         faster; torch is not imported), or the torch model.
     **detector_params
         ``work_size`` (64..8192), ``threshold`` and ``overlap`` (in (0, 1])
-        of the face detector (``fer_sklearn._faces.detect_faces``; see
-        the user guide), checked before any work.
+        of the face detector (see the user guide's page on photos and
+        videos), checked before any work.
 
     Returns
     -------
@@ -265,6 +265,12 @@ def analyze(source, model="cnn", *, detect=None, every=1, fps=None, batch_size=2
         probability column per class (emotion names for FER2013 codes). An
         image or video without faces gives no row. ``attrs["errors"]``:
         the files that could not be read, with the reason.
+
+    See Also
+    --------
+    live : a webcam or a stream, frame by frame as it comes.
+    summarize : one row per face of a video table.
+    fer_sklearn.plotting.plot_emotion_timeline : a face's emotions over time.
 
     Examples
     --------

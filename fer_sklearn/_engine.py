@@ -94,6 +94,7 @@ class ONNXClassifier(ClassifierMixin, BaseEstimator):
     --------
     load_pretrained : shipped models, ``engine="onnx"`` or ``"torch"``.
     export_onnx : write a classifier's graph to a file.
+    FERCNNClassifier, FERRNNClassifier : the torch classifiers it converts.
 
     Examples
     --------

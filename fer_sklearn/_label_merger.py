@@ -47,6 +47,11 @@ class LabelMerger(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         ``classification_report(y, pred, labels=merger.classes_,
         target_names=merger.target_names_)``.
 
+    See Also
+    --------
+    load_fer2013 : the FER2013 faces and their 7 labels.
+    FERCNNClassifier : trains on the merged labels as on any others.
+
     Examples
     --------
     >>> from fer_sklearn import LabelMerger

@@ -172,6 +172,11 @@ def live(source=0, model="cnn", *, max_fps=None, realtime=True, engine="onnx",
     FileNotFoundError, ValueError
         A source that does not exist or cannot be opened (before the
         first frame).
+
+    See Also
+    --------
+    analyze : photos, videos and folders, all frames at once.
+    summarize : one row per face of the concatenated ``faces``.
     """
     from ._analyze import _Batch, _Tracker, _classifier, _faces_of, _table, check_engine
     from ._faces import check_detector_params
@@ -231,6 +236,10 @@ def summarize(table):
         highest mean probability), then ``mean_<emotion>`` (the mean
         probability of each) and ``share_<emotion>`` (the share of its
         frames whose label is that emotion; they add up to 1).
+
+    See Also
+    --------
+    analyze, live : the tables it summarizes.
     """
     import pandas as pd
 

@@ -46,12 +46,19 @@ def pretrained_info(name=None):
         training run: seed, epochs, selected epoch, wall time, threads,
         recipe and PublicTest accuracy as logged during training) and
         ``onnx``: the ONNX Runtime graph's ``file``, ``sha256``, ``dtype``
-        (``"int8"`` or ``"float32"``), calibration and size.
+        (``"int8"`` or ``"float32"``), calibration and size, and
+        ``temperature``: the shipped probability temperature (also in
+        ``defaults``), where it was fitted and the calibration error before
+        and after.
 
     Raises
     ------
     ValueError
         For an unknown name.
+
+    See Also
+    --------
+    load_pretrained : a shipped model, fitted.
 
     Examples
     --------

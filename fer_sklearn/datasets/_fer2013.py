@@ -306,6 +306,11 @@ def load_fer2013(
         If a row is malformed (the message names the file and ``line N``) or
         ``usage`` is invalid or absent from the file.
 
+    See Also
+    --------
+    load_fer2013_sample : 900 PublicTest faces that ship with the package.
+    LabelMerger : Disgust merged into Angry (6 classes).
+
     Examples
     --------
     >>> from fer_sklearn import load_fer2013
