@@ -82,7 +82,10 @@ sphinx_gallery_conf = {
     "examples_dirs": "examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
-    "within_subsection_order": "FileNameSortKey",
+    # sections in this order; within each, the order of _gallery_order.py
+    "subsection_order": ["examples/getting_started", "examples/training",
+                         "examples/study", "examples/media"],
+    "within_subsection_order": "_gallery_order.ExampleOrder",
     "download_all_examples": False,
     "remove_config_comments": True,
     # the full-data variants run when FER2013_PATH is set; nothing downloads
