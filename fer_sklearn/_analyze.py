@@ -109,7 +109,7 @@ def _faces_of(grey, detect, detector_params, scale=1.0):
     """(rows of box, score and landmarks; 48x48 crops) of one image.
     ``scale`` maps ``grey``'s pixels to the reported ones (a JPEG decoded
     at a reduced size)."""
-    from ._faces import crop_faces, find_faces
+    from ._faces import align_crop, find_faces
 
     height, width = grey.shape
     if detect is None:
@@ -122,7 +122,12 @@ def _faces_of(grey, detect, detector_params, scale=1.0):
         whole = (0, 0, round(width * scale), round(height * scale))
         return [whole + (np.nan,) + (np.nan,) * len(LANDMARK_COLUMNS)], face[None]
     boxes, scores, landmarks = find_faces(grey, **detector_params)
-    crops = crop_faces(grey, [tuple(box) for box in boxes])
+    # each crop turned so that the eyes are level: 2.2 points more accurate
+    # than the upright box crop on faces turned by up to 25 degrees, the same
+    # on upright ones (scripts/compare_crops.py)
+    crops = np.stack([align_crop(grey, tuple(box), points)
+                      for box, points in zip(boxes, landmarks)]) if len(boxes) \
+        else np.empty((0, 48, 48), np.uint8)
     rows = []
     for box, score, points in zip(boxes, scores, landmarks):
         box = tuple(int(round(v * scale)) for v in box)

@@ -27,7 +27,10 @@ FER2013 frame is about as large as the long side of the detector's box
 the box's centre. :func:`crop_faces` cuts a square of ``margin`` (1.0) long
 sides centred ``upward_shift`` (0.02) long sides above the box's centre,
 repeats the border where the square leaves the image, and resizes it to
-48x48.
+48x48. :func:`align_crop`, which ``analyze`` uses, cuts the same square
+turned so that the eyes are level: on the sample's faces turned by up to
+25 degrees the shipped CNN is 2.2 points more accurate on it, and as
+accurate on upright ones (``scripts/compare_crops.py``).
 """
 
 import functools
@@ -36,7 +39,7 @@ from importlib import resources
 
 import numpy as np
 
-__all__ = ["detect_faces", "crop_faces", "MARGIN", "UPWARD_SHIFT"]
+__all__ = ["detect_faces", "crop_faces", "align_crop", "MARGIN", "UPWARD_SHIFT"]
 
 #: the side of a crop, in the box's long sides (see the module docstring)
 MARGIN = 1.0
@@ -278,3 +281,48 @@ def crop_faces(grey, boxes, *, margin=MARGIN, upward_shift=UPWARD_SHIFT):
         crops.append(np.asarray(Image.fromarray(square).resize(
             (48, 48), Image.Resampling.BILINEAR), dtype=np.uint8))
     return np.stack(crops) if crops else np.empty((0, 48, 48), np.uint8)
+
+
+def align_crop(grey, box, landmarks, *, scale="box", eye_side=None, eye_drop=None,
+               margin=MARGIN, upward_shift=UPWARD_SHIFT):
+    """A face cropped square with its eyes level, as a 48x48 uint8 array.
+
+    The square is turned so that the line through the eyes (the first two of
+    :func:`find_faces`' landmarks) is horizontal. ``scale="box"`` keeps
+    :func:`crop_faces`' square (``margin`` long sides of ``box``, centred
+    ``upward_shift`` of them above its centre, "above" along the face);
+    ``scale="eyes"`` sets it from the eyes instead: a side of ``eye_side``
+    eye distances, centred ``eye_drop`` eye distances below their midpoint.
+    The border is repeated where the square leaves the image.
+    """
+    import cv2
+    from PIL import Image
+
+    grey = np.ascontiguousarray(grey, dtype=np.uint8)
+    points = np.asarray(landmarks, dtype=np.float64)
+    along = points[1] - points[0]
+    distance = float(np.hypot(*along))
+    # eyes in one point (never seen): no direction to level, keep it upright
+    along = along / distance if distance > 0 else np.array([1.0, 0.0])
+    down = np.array([-along[1], along[0]])
+    x, y, w, h = box
+    if scale == "box":
+        side = margin * max(w, h)
+        centre = np.array([x + w / 2, y + h / 2]) - upward_shift * max(w, h) * down
+    elif scale == "eyes":
+        side = eye_side * distance
+        centre = (points[0] + points[1]) / 2 + eye_drop * distance * down
+    else:
+        raise ValueError(f"scale must be 'box' or 'eyes'; got {scale!r}.")
+    pixels = max(1, round(side))
+    step = side / pixels
+    # output pixel (column, row) -> image point: the square's corner plus
+    # steps along the eyes and down the face, to the centres of the steps;
+    # OpenCV puts pixel i's centre at i, the detector's coordinates at i + 0.5
+    corner = centre - side / 2 * (along + down) + step / 2 * (along + down) - 0.5
+    matrix = np.column_stack([step * along, step * down, corner])
+    square = cv2.warpAffine(grey, matrix.astype(np.float64), (pixels, pixels),
+                            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                            borderMode=cv2.BORDER_REPLICATE)
+    return np.asarray(Image.fromarray(square).resize((48, 48), Image.Resampling.BILINEAR),
+                      dtype=np.uint8)
