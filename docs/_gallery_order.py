@@ -7,6 +7,7 @@ ORDER = [
     "plot_grid_search.py",
     "plot_distillation.py",
     "plot_rnn.py",
+    "plot_calibration.py",
     "plot_study_figures.py",
     "plot_study_vs_default.py",
     "plot_photos_and_videos.py",
