@@ -14,7 +14,7 @@ CNN (no download), and look at what it gets right and wrong.
 from sklearn.metrics import classification_report
 
 from fer_sklearn import load_fer2013_sample, load_pretrained
-from fer_sklearn.plotting import plot_confusion_matrix
+from fer_sklearn.plotting import plot_confusion_matrix, plot_predictions
 
 faces = load_fer2013_sample()
 # the shipped CNN on ONNX Runtime: the fast engine for prediction (int8,
@@ -36,3 +36,13 @@ print(
 # The confusion matrix
 # --------------------
 display = plot_confusion_matrix(faces.target, predicted, normalize="true")
+
+# %%
+# What it says about six faces
+# ----------------------------
+# Each face beside its probabilities; the title is the true label, blue
+# where the prediction (the highlighted bar) is wrong.
+fig = plot_predictions(faces.images[:6], clf.predict_proba(faces.data[:6]), faces.target[:6],
+                       classes=clf.classes_, target_names=faces.target_names,
+                       n_faces=6, n_cols=3)
+# sphinx_gallery_thumbnail_number = 2
