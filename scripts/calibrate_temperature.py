@@ -12,7 +12,9 @@ the mean top probability against the accuracy, before and after, and the
 number of faces whose label the shipped temperature changes (the model's
 own classes: none can, a temperature keeps the order of the
 probabilities; 6 classes from a 7-class model, where Disgust's probability
-is added to Angry's, a few can). With ``--write`` the temperature goes into the manifest's
+is added to Angry's, a few can). For scale, it also prints the error a
+perfectly calibrated model with the same top probabilities would score on
+as many faces: sampling noise alone keeps it above 0. With ``--write`` the temperature goes into the manifest's
 ``defaults`` (``load_pretrained`` sets it, ``predict_proba`` applies it) and a
 ``temperature`` record; then rerun ``scripts/export_graphs.py`` so that the
 ONNX graphs divide their logits by it too::
@@ -103,6 +105,21 @@ def fit_temperature(proba, classes, rows, y):
     return 1.0 / float(calibrated.calibrated_classifiers_[0].calibrators[0].beta_)
 
 
+def calibrated_floor(confidence, n_faces, repeats=300, seed=0):
+    """The mean expected calibration error (15 bins) that a perfectly
+    calibrated model would score on ``n_faces`` faces with these top
+    probabilities: each face drawn with replacement, and right with the
+    probability it is given. The error is never 0 on a finite sample."""
+    rng = np.random.default_rng(seed)
+    errors = []
+    for _ in range(repeats):
+        drawn = rng.choice(confidence, n_faces)
+        right = rng.random(n_faces) < drawn
+        errors.append(expected_calibration_error(
+            np.where(right, 0, 1), np.column_stack([drawn, 1 - drawn]), np.array([0, 1])))
+    return float(np.mean(errors))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*", default=None)
@@ -155,11 +172,16 @@ def main(argv=None):
                                                for key, value in report[label].items()))
         print(f"  labels changed by the shipped temperature: {changed} of {len(X)} "
               f"(the model's classes), {changed_6} (6 classes, merged probabilities)")
+        six = merger.merge_proba(held_out, clf.classes_) if seven else held_out
+        floor = calibrated_floor(six.max(axis=1), len(halves[0]))
+        print(f"  a perfectly calibrated model with these top probabilities would score "
+              f"ECE {floor:.4f} on {len(halves[0])} faces (6 classes; sampling noise)")
         table.append({"model": name, "temperature": round(shipped, 4),
                       **{f"{key}, {label}": value for label in ("before", "after")
                          for key, value in report[label].items()},
                       "labels changed (model's classes)": changed,
-                      "labels changed (6 classes merged)": changed_6})
+                      "labels changed (6 classes merged)": changed_6,
+                      "ECE 6 of a calibrated model (noise)": round(floor, 4)})
         curves[name] = (y, proba, held_out, clf.classes_)
         if not args.write:
             continue
@@ -175,6 +197,7 @@ def main(argv=None):
             "before": report["before"],
             "after": report["after"],
             "labels_changed": {"model's classes": changed, "6 classes merged": changed_6},
+            "ece_6_of_a_calibrated_model": round(floor, 4),
         }
         manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
         print(f"  wrote {manifest_path}")
