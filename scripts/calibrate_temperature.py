@@ -15,8 +15,9 @@ probabilities; 6 classes from a 7-class model, where Disgust's probability
 is added to Angry's, a few can). For scale, it also prints the error a
 perfectly calibrated model with the same top probabilities would score on
 as many faces: sampling noise alone keeps it above 0. With ``--write`` the temperature goes into the manifest's
-``defaults`` (``load_pretrained`` sets it, ``predict_proba`` applies it) and a
-``temperature`` record; then rerun ``scripts/export_graphs.py`` so that the
+``defaults`` (``load_pretrained`` sets it, ``predict_proba`` applies it)
+where it lowers the two-fold error on 6 classes (else the default stays 1),
+and a ``temperature`` record; then rerun ``scripts/export_graphs.py`` so that the
 ONNX graphs divide their logits by it too::
 
     python scripts/calibrate_temperature.py --data "$FER2013_PATH" --write
@@ -186,8 +187,12 @@ def main(argv=None):
         if not args.write:
             continue
         entry = manifest[name]
-        entry.setdefault("defaults", {})["temperature"] = round(shipped, 6)
+        # shipped only where it lowers the (two-fold) error on 6 classes
+        ships = report["after"]["ECE 6 classes"] < report["before"]["ECE 6 classes"]
+        entry.setdefault("defaults", {})["temperature"] = round(shipped, 6) if ships else 1.0
+        print(f"  ships: {'temperature ' + format(shipped, '.4f') if ships else 'temperature 1 (the fitted one raised the error)'}")
         entry["temperature"] = {
+            "shipped": bool(ships),
             "value": round(shipped, 6),
             "fitted_by": "sklearn CalibratedClassifierCV(FrozenEstimator, "
                          "method='temperature')",
