@@ -86,12 +86,13 @@ RECIPES = {
         settle_epochs=2,
     ),
     # ReNet: GRU sweeps along rows and columns of patches, no convolution
+    # (the rnn shipped before renet-distill)
     "renet": dict(_RENET, max_epochs=35),
-    # ReNet distilled from the shipped cnn-ensemble (its flip-averaged
-    # probabilities on the training faces, computed once inside fit), as
-    # the default CNN was: weight 0.8, temperature 2; 50 epochs (the plain
-    # ReNet had 35; 86 s an epoch on 2 CPU threads), the last two on flips
-    # only
+    # the shipped rnn: ReNet distilled from the shipped cnn-ensemble (its
+    # flip-averaged probabilities on the training faces, computed once
+    # inside fit), as the default CNN was: weight 0.8, temperature 2; 50
+    # epochs (the plain ReNet had 35), the last two on flips only. On one
+    # CPU thread: 17 minutes of teacher, then 100 to 135 s an epoch
     "renet-distill": dict(
         _RENET,
         max_epochs=50,
