@@ -197,7 +197,7 @@ def _demo(args):
 
 
 def _shipped_history(name):
-    """The training curve a shipped file carries (the study's), or None;
+    """The training curve a shipped file carries (the study's, the rnn's), or None;
     the torch weights are read only where the manifest says there is one."""
     from ._pretrained import load_pretrained, pretrained_info
 
