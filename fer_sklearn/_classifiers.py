@@ -20,7 +20,6 @@ import threading
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.special import softmax
 from skorch import NeuralNetClassifier
 from skorch.callbacks import (
     EpochScoring,
@@ -39,6 +38,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._augment import flip_horizontal, random_affine
 from ._checkpoints import check_checkpoint, dequantize
 from ._callbacks import CosineLR
+from ._metrics import tempered
 from ._networks import NETWORKS, FERModel, FERNet, ReNet
 from ._validation import (
     N_PIXELS,
@@ -670,9 +670,7 @@ class _FERClassifierBase(NeuralNetClassifier):
             X = check_pixel_scale(check_images(X), self.pixel_mean_, self.pixel_std_)
         proba = super().predict_proba(X)
         if temperature != 1.0:
-            # softmax(logits / T) from softmax(logits): p ** (1 / T), rescaled
-            proba = softmax(np.log(np.maximum(proba, np.finfo(np.float32).tiny))
-                            / temperature, axis=1)
+            proba = tempered(proba, temperature)
         return proba.astype(np.float32)
 
     def predict(self, X):

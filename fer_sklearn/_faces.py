@@ -39,7 +39,7 @@ from importlib import resources
 
 import numpy as np
 
-__all__ = ["detect_faces", "crop_faces", "align_crop", "MARGIN", "UPWARD_SHIFT"]
+__all__ = ["detect_faces", "crop_faces", "align_crop", "eye_axes", "MARGIN", "UPWARD_SHIFT"]
 
 #: the side of a crop, in the box's long sides (see the module docstring)
 MARGIN = 1.0
@@ -283,6 +283,18 @@ def crop_faces(grey, boxes, *, margin=MARGIN, upward_shift=UPWARD_SHIFT):
     return np.stack(crops) if crops else np.empty((0, 48, 48), np.uint8)
 
 
+def eye_axes(landmarks):
+    """The face's frame from its eyes (the first two of :func:`find_faces`'
+    landmarks): the eye distance, the unit vectors along the eyes and down
+    the face, and the eyes' midpoint."""
+    points = np.asarray(landmarks, dtype=np.float64)
+    along = points[1] - points[0]
+    distance = float(np.hypot(*along))
+    # eyes in one point (never seen): no direction to level, keep it upright
+    along = along / distance if distance > 0 else np.array([1.0, 0.0])
+    return distance, along, np.array([-along[1], along[0]]), (points[0] + points[1]) / 2
+
+
 def align_crop(grey, box, landmarks, *, scale="box", eye_side=None, eye_drop=None,
                margin=MARGIN, upward_shift=UPWARD_SHIFT):
     """A face cropped square with its eyes level, as a 48x48 uint8 array.
@@ -299,19 +311,14 @@ def align_crop(grey, box, landmarks, *, scale="box", eye_side=None, eye_drop=Non
     from PIL import Image
 
     grey = np.ascontiguousarray(grey, dtype=np.uint8)
-    points = np.asarray(landmarks, dtype=np.float64)
-    along = points[1] - points[0]
-    distance = float(np.hypot(*along))
-    # eyes in one point (never seen): no direction to level, keep it upright
-    along = along / distance if distance > 0 else np.array([1.0, 0.0])
-    down = np.array([-along[1], along[0]])
+    distance, along, down, middle = eye_axes(landmarks)
     x, y, w, h = box
     if scale == "box":
         side = margin * max(w, h)
         centre = np.array([x + w / 2, y + h / 2]) - upward_shift * max(w, h) * down
     elif scale == "eyes":
         side = eye_side * distance
-        centre = (points[0] + points[1]) / 2 + eye_drop * distance * down
+        centre = middle + eye_drop * distance * down
     else:
         raise ValueError(f"scale must be 'box' or 'eyes'; got {scale!r}.")
     pixels = max(1, round(side))

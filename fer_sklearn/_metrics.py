@@ -1,8 +1,18 @@
-"""How well predicted probabilities match how often they are right."""
+"""Calibration of predicted probabilities: how well they match how often
+they are right, and their temperature."""
 
 import numpy as np
 
-__all__ = ["expected_calibration_error"]
+__all__ = ["expected_calibration_error", "tempered"]
+
+
+def tempered(proba, temperature):
+    """Probabilities ``softmax(logits)`` as ``softmax(logits / temperature)``:
+    ``proba ** (1 / temperature)``, rescaled to sum to 1 (float64)."""
+    from scipy.special import softmax
+
+    logits = np.log(np.maximum(np.asarray(proba, dtype=np.float64), np.finfo(np.float32).tiny))
+    return softmax(logits / temperature, axis=1)
 
 
 def expected_calibration_error(y_true, proba, classes, n_bins=15):

@@ -29,37 +29,32 @@ import json
 from pathlib import Path
 
 import numpy as np
-from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 
 from fer_sklearn import LabelMerger, load_fer2013, load_pretrained
-from fer_sklearn._metrics import expected_calibration_error
+from fer_sklearn._metrics import expected_calibration_error, tempered
 from fer_sklearn._validation import check_images
 
 PRETRAINED = Path(__file__).resolve().parents[1] / "fer_sklearn" / "pretrained"
 
 
-def tempered(proba, temperature):
-    """``proba`` (from ``temperature=1``) as the model gives it at
-    ``temperature``."""
-    return softmax(np.log(np.maximum(proba, np.finfo(np.float32).tiny)) / temperature,
-                   axis=1)
+def six_classes(proba, classes, merger):
+    """A model's probabilities on the 6 classes: Disgust's column added to
+    Angry's for a 7-class model, as they are for a 6-class one."""
+    return merger.merge_proba(proba, classes) if len(classes) == 7 else proba
 
 
 def six_class_labels(proba, classes, merger):
-    """Labels of the 6 classes from merged probabilities (a 6-class model's
-    own labels)."""
-    if len(classes) == 6:
-        return np.asarray(classes)[proba.argmax(axis=1)]
-    return merger.classes_[merger.merge_proba(proba, classes).argmax(axis=1)]
+    """Labels of the 6 classes from (merged) probabilities."""
+    return merger.classes_[six_classes(proba, classes, merger).argmax(axis=1)]
 
 
 def errors(y, proba, classes, merger, seven):
     """Expected calibration error (15 bins), mean top probability and
     accuracy on 6 classes (merged probabilities), and the error on 7."""
-    six = proba if not seven else merger.merge_proba(proba, classes)
+    six = six_classes(proba, classes, merger)
     y6 = merger.transform(y) if seven else y
     predicted = merger.classes_[six.argmax(axis=1)]
     scores = {
@@ -173,7 +168,7 @@ def main(argv=None):
                                                for key, value in report[label].items()))
         print(f"  labels changed by the shipped temperature: {changed} of {len(X)} "
               f"(the model's classes), {changed_6} (6 classes, merged probabilities)")
-        six = merger.merge_proba(held_out, clf.classes_) if seven else held_out
+        six = six_classes(held_out, clf.classes_, merger)
         floor = calibrated_floor(six.max(axis=1), len(halves[0]))
         print(f"  a perfectly calibrated model with these top probabilities would score "
               f"ECE {floor:.4f} on {len(halves[0])} faces (6 classes; sampling noise)")
@@ -228,8 +223,7 @@ def plot_reliability(curves, merger, path):
     for ax, (name, (y, proba, held_out, classes)) in zip(axes[0], curves.items()):
         y6 = merger.transform(y) if len(classes) == 7 else y
         for label, probabilities in (("temperature 1", proba), ("fitted", held_out)):
-            six = merger.merge_proba(probabilities, classes) if len(classes) == 7 \
-                else probabilities
+            six = six_classes(probabilities, classes, merger)
             right = merger.classes_[six.argmax(axis=1)] == y6
             CalibrationDisplay.from_predictions(right, six.max(axis=1), n_bins=15,
                                                 name=label, ax=ax)

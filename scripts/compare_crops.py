@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 from fer_sklearn import load_fer2013_sample, load_pretrained
-from fer_sklearn._faces import align_crop, crop_faces, find_faces
+from fer_sklearn._faces import align_crop, crop_faces, eye_axes, find_faces
 
 SIZE, PAD = 192, 64
 
@@ -44,15 +44,6 @@ def turned(face, angle):
         angle, resample=Image.Resampling.BILINEAR, fillcolor=int(np.median(padded))))
 
 
-def eye_geometry(points):
-    """Eye distance, and the unit vectors along the eyes and down the face."""
-    right_eye, left_eye = points[0], points[1]
-    along = left_eye - right_eye
-    distance = float(np.hypot(*along))
-    along = along / distance
-    return distance, along, np.array([-along[1], along[0]]), (right_eye + left_eye) / 2
-
-
 def calibrate(faces):
     """(k, c): the FER2013 frame's side and the drop of its centre below the
     eyes' midpoint, in eye distances (medians over upright faces)."""
@@ -62,7 +53,7 @@ def calibrate(faces):
         boxes, _, points = find_faces(turned(face, 0.0))
         if len(boxes) != 1:
             continue
-        distance, _, down, middle = eye_geometry(points[0])
+        distance, _, down, middle = eye_axes(points[0])
         sides.append(SIZE / distance)
         drops.append(float(np.dot(centre - middle, down)) / distance)
     return float(np.median(sides)), float(np.median(drops))
