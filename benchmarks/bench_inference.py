@@ -15,14 +15,18 @@ here by ``ONNXClassifier.from_estimator`` with the same calibration:
 ``--calibration`` Training faces, seed 0; never PublicTest); the float32
 graph is made here from the torch weights (the shipped one for ``rnn``).
 
+``--parts threads`` times each shipped graph (its shipped flips) over
+3,000 faces run two ways on the same threads: one session using them all,
+and the batch cut across them on a single-threaded session (the default).
 ``--parts cold`` times a new ``fer-sklearn predict PHOTO`` process (median
 of 3) with ``--engine torch`` and ``--engine onnx``, back to back, and
 whether each imported torch; ``--parts photos`` times ``analyze`` over a
 folder of 40 phone-size portraits (the 20 shared photos, each enlarged to
-a 4032-pixel long side and mirrored, as JPEGs) on both engines, with the
-number of boxes found; ``--parts live`` plays a 720p, 30 fps file (the
-shared clip's first 10 s, upscaled) to ``live`` in real time and counts the
-frames analysed.
+a 4032-pixel long side and mirrored, as JPEGs) on both engines, one photo
+at a time on every thread and photos searched side by side (the
+default), with the number of boxes found; ``--parts live`` plays a 720p,
+30 fps file (the shared clip's first 10 s, upscaled) to ``live`` in real
+time and counts the frames analysed.
 
 Usage::
 
@@ -189,21 +193,61 @@ def phone_portraits(folder, photos):
 
 
 def bench_photos(args):
-    from fer_sklearn import analyze
+    """``analyze`` over 40 phone-size portraits on each engine: one photo
+    at a time on every thread (as before), and photos searched side by side,
+    one a thread (the default)."""
+    from fer_sklearn import _analyze, analyze
 
     with tempfile.TemporaryDirectory() as folder:
         files = phone_portraits(Path(folder), args.photos)
         rows = []
         for engine in ("torch", "onnx"):
-            analyze(files[:2], engine=engine)  # warm-up: model and sessions loaded
-            started = time.perf_counter()
-            table = analyze(folder, engine=engine)
-            seconds = time.perf_counter() - started
-            rows.append({"engine": engine, "photos": len(files), "boxes": len(table),
-                         "photos/s": len(files) / seconds, "ms/photo": 1e3 * seconds / len(files)})
-            print(f"analyze over {len(files)} phone-size portraits, --engine {engine}: "
-                  f"{seconds:.1f} s, {len(files) / seconds:.1f} photos/s, {len(table)} boxes",
-                  flush=True)
+            for ahead, how in ((0, "one at a time"), (_analyze.PHOTOS_AHEAD, "side by side")):
+                default, _analyze.PHOTOS_AHEAD = _analyze.PHOTOS_AHEAD, ahead
+                try:
+                    analyze(files[:2], engine=engine)  # warm-up: model and sessions loaded
+                    started = time.perf_counter()
+                    table = analyze(folder, engine=engine)
+                    seconds = time.perf_counter() - started
+                finally:
+                    _analyze.PHOTOS_AHEAD = default
+                rows.append({"engine": engine, "photos": how, "files": len(files),
+                             "boxes": len(table), "photos/s": len(files) / seconds,
+                             "ms/photo": 1e3 * seconds / len(files)})
+                print(f"analyze over {len(files)} phone-size portraits, --engine {engine}, "
+                      f"{how}: {seconds:.1f} s, {len(files) / seconds:.1f} photos/s, "
+                      f"{len(table)} boxes", flush=True)
+    return rows
+
+
+def bench_threads(args):
+    """Each shipped graph on every thread: one session using them all, and a
+    batch cut across the threads on a single-threaded session (the default)."""
+    from fer_sklearn import _runtime
+
+    X, _, split = faces_and_labels(args.data)
+    big = np.resize(X, (3000, X.shape[1])).reshape(-1, 1, 48, 48).astype(np.float32)
+    rows = []
+    for name in args.models:
+        graph = _runtime.shipped_graph(name)
+        rates = {}
+        for split_faces, how in ((len(big) + 1, "one session"), (_runtime.SPLIT_FACES, "cut")):
+            default, _runtime.SPLIT_FACES = _runtime.SPLIT_FACES, split_faces
+            try:
+                graph.run(big[:256])  # warm-up
+                times = []
+                for _ in range(args.repeat):
+                    started = time.perf_counter()
+                    graph.run(big)
+                    times.append(time.perf_counter() - started)
+            finally:
+                _runtime.SPLIT_FACES = default
+            rates[how] = len(big) / min(times)
+        rows.append({"model": name, "flips": "yes" if graph.tta else "no",
+                     "one session faces/s": rates["one session"],
+                     "cut across threads faces/s": rates["cut"],
+                     "ratio": rates["cut"] / rates["one session"]})
+        print(_line(rows[-1]), flush=True)
     return rows
 
 
@@ -252,8 +296,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=None, help="FER2013 (else the bundled sample)")
     parser.add_argument("--models", nargs="+", default=["cnn", "cnn-ensemble", "rnn", "study"])
-    parser.add_argument("--parts", nargs="+", default=["models", "cold", "photos", "live"],
-                        choices=["models", "cold", "photos", "live"])
+    parser.add_argument("--parts", nargs="+",
+                        default=["models", "threads", "cold", "photos", "live"],
+                        choices=["models", "threads", "cold", "photos", "live"])
     parser.add_argument("--video", type=Path, default=SHARED / "media" / "one-man-talking.mp4")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--calls", type=int, default=50)
@@ -272,6 +317,8 @@ def main(argv=None):
     tables = {}
     if "models" in args.parts:
         tables[""] = bench_models(args)
+    if "threads" in args.parts:
+        tables["_threads"] = bench_threads(args)
     if "cold" in args.parts and args.photo.is_file():
         tables["_cold"] = bench_cold(args)
     if "photos" in args.parts and args.photos.is_dir():
@@ -304,6 +351,8 @@ def _cell(value, key=""):
         if key == "analysed share":
             return f"{value:.0%}"
         return f"{value:.2%}" if key.startswith("acc") else f"{value:.2f}"
+    if key == "ratio":
+        return f"{value:.2f}x"
     if value >= 100:
         return f"{value:,.0f}"
     return f"{value:.3g}"

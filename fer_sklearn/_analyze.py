@@ -9,6 +9,8 @@ of their boxes, so one person keeps one ``face`` id.
 
 import math
 import warnings
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,8 @@ _COLUMNS = TABLE_COLUMNS
 ERRORS = ("warn", "raise", "skip")
 #: the engines a shipped model's name runs on
 ENGINES = ("onnx", "torch")
+#: photos read and searched ahead, per thread (0: one at a time, on every thread)
+PHOTOS_AHEAD = 2
 
 
 class UnreadableFileWarning(UserWarning):
@@ -339,11 +343,64 @@ def _analyze_serial(items, classifier, batch_size, progress, options):
     bar = _progress(len(items), progress, "files")
     batch = _Batch(classifier, batch_size)
     failed = {}
-    for item in items:
-        _item_faces(item, batch, failed, progress=progress, **options)
+    for item, found in _found_ahead(items, options["detect"], options["detector_params"]):
+        _item_faces(item, batch, failed, progress=progress, found=found, **options)
         bar.update(1)
     bar.close()
     return batch.tables(), failed
+
+
+def _searched(item, detect):
+    """Whether ``item`` is a photo file, or an array the detector searches."""
+    name, kind, value = item
+    if kind == "image":
+        return True
+    return kind == "array" and detect is not False and (
+        detect or np.shape(value)[:2] != (48, 48))
+
+
+def _found_ahead(items, detect, detector_params):
+    """(item, a future of its faces or None), in order. The photos (and
+    the arrays searched) are read and searched ahead, at most
+    :data:`PHOTOS_AHEAD` a thread, on a pool of as many threads as torch would use, each running the
+    detector single-threaded: side by side, their decoding and search keep
+    the cores busy where one photo at a time on every thread does not
+    (``benchmarks/bench_inference.py --parts photos``). Videos are left to
+    the caller (None), frame after frame."""
+    from ._runtime import cpu_threads, one_thread_here
+
+    threads = cpu_threads()
+    if threads < 2 or PHOTOS_AHEAD < 1 or sum(_searched(item, detect) for item in items) < 2:
+        for item in items:
+            yield item, None
+        return
+    pool = ThreadPoolExecutor(threads, initializer=one_thread_here)
+    try:
+        waiting = deque()
+        for item in items:
+            waiting.append((item, pool.submit(_still_faces, item, detect, detector_params)
+                            if _searched(item, detect) else None))
+            if len(waiting) > PHOTOS_AHEAD * threads:
+                yield waiting.popleft()
+        while waiting:
+            yield waiting.popleft()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _still_faces(item, detect, detector_params):
+    """(rows, crops) of one photo file or image array; a ValueError for a
+    file that cannot be read."""
+    name, kind, value = item
+    if kind == "image":
+        from .datasets._images import read_photo
+
+        # a large JPEG decoded no larger than the detector needs
+        side = detector_params.get("work_size", 1280)
+        grey, scale = read_photo(value, draft_side=side if detect is not False else 48)
+    else:
+        grey, scale = _grey(value, name), 1.0
+    return _faces_of(grey, detect, detector_params, scale)
 
 
 def _classifier(model, engine="onnx", _loaded={}):
@@ -416,10 +473,11 @@ class _Batch:
 
 
 def _item_faces(item, batch, failed, *, detect, every, fps, detector_params, errors,
-                progress=False):
+                progress=False, found=None):
     """Find the faces of one image, array or video and hand them to
     ``batch``; a file that cannot be read goes into ``failed`` (and is
-    raised or warned about as ``errors`` says)."""
+    raised or warned about as ``errors`` says). ``found``: the future of
+    a photo's or array's faces, searched ahead (:func:`_found_ahead`)."""
     name, kind, value = item
     try:
         if kind == "video":
@@ -432,15 +490,8 @@ def _item_faces(item, batch, failed, *, detect, every, fps, detector_params, err
                 frames.update(number + 1 - frames.n)
             frames.close()
             return
-        if kind == "image":
-            from .datasets._images import read_photo
-
-            # a large JPEG decoded no larger than the detector needs
-            side = detector_params.get("work_size", 1280)
-            grey, scale = read_photo(value, draft_side=side if detect is not False else 48)
-        else:
-            grey, scale = _grey(value, name), 1.0
-        rows, crops = _faces_of(grey, detect, detector_params, scale)
+        rows, crops = found.result() if found is not None \
+            else _still_faces(item, detect, detector_params)
         batch.add(name, 0, float("nan"), rows, crops, range(len(rows)))
     except ValueError as exc:
         if kind == "array" or errors == "raise":

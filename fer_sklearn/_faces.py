@@ -212,12 +212,13 @@ def _search(grey, scale, threshold, shortest=0, longest=np.inf):
     probabilities and landmarks ((5, 2) each) of the boxes found in a copy
     of ``grey`` scaled by ``scale`` whose long side lies between
     ``shortest`` and ``longest``."""
-    from PIL import Image
+    import cv2
 
     height, width = grey.shape
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    work = grey if size == (width, height) else np.asarray(
-        Image.fromarray(grey).resize(size, Image.Resampling.BILINEAR))
+    # a smaller copy (scale <= 1) by the mean of the pixels each covers
+    work = grey if size == (width, height) else cv2.resize(grey, size,
+                                                           interpolation=cv2.INTER_AREA)
     network_input = (work.astype(np.float32)[None] - _BGR_MEAN)[None]
     offsets, probabilities, landmark_offsets = _session().run(None, {"input": network_input})
     keep = probabilities[0, :, 1] >= threshold

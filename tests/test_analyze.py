@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -383,6 +384,27 @@ def test_faces_of_many_photos_share_predict_calls(model, tmp_path):
     table = analyze(tmp_path, Counting(), batch_size=5)
     assert Counting.calls == [5, 5, 2] and len(table) == 12
     np.testing.assert_allclose(table[EMOTIONS].values, model.predict_proba(faces), atol=1e-6)
+
+
+
+@needs_photos
+def test_photos_searched_side_by_side_give_the_table_of_one_at_a_time(model, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fer_sklearn._runtime import cpu_threads, one_thread_here
+
+    photos = sorted(PHOTOS.glob("img*.jpg"))[:5]
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 cut short")
+    sources = [*photos[:2], tmp_path / "broken.jpg", *photos[2:]]
+    assert cpu_threads() > 1, "this test needs a machine of 2 cores or more"
+    with pytest.warns(UnreadableFileWarning):
+        ahead = analyze(sources, model)  # on a pool of threads
+    with ThreadPoolExecutor(1, initializer=one_thread_here) as pool:  # one photo at a time
+        with pytest.warns(UnreadableFileWarning):
+            serial = pool.submit(analyze, sources, model).result()
+    pd.testing.assert_frame_equal(ahead, serial)
+    assert list(dict.fromkeys(ahead["source"])) == [str(p) for p in photos]
+    assert list(ahead.attrs["errors"]) == [str(tmp_path / "broken.jpg")]
 
 
 @pytest.mark.parametrize("kwargs, error, pattern", [

@@ -22,6 +22,7 @@ from fer_sklearn import (FERCNNClassifier, FERRNNClassifier, ONNXClassifier,
                          load_fer2013_sample, load_pretrained, pretrained_info)
 from fer_sklearn import _shipped
 from fer_sklearn._runtime import FaceGraph, cpu_threads, shipped_graph
+from fer_sklearn._validation import check_images
 
 pytest.importorskip("onnx", reason="converting a classifier needs the onnx package")
 
@@ -210,6 +211,32 @@ def test_threads_follow_torch_or_the_environment():
     options = graph.session().get_session_options()
     assert options.intra_op_num_threads == 1
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+
+def test_a_large_batch_is_cut_across_threads_with_the_same_probabilities(sample):
+    graph = shipped_graph("cnn").graph
+    faces = check_images(sample.data[:40]).astype(np.float32)
+    alone = FaceGraph(graph, tta=True, n_threads=1, batch_size=16)
+    split = FaceGraph(graph, tta=True, n_threads=2, batch_size=16)
+    np.testing.assert_allclose(split.run(faces), alone.run(faces), atol=1e-5)
+    assert set(split._sessions) == {1}  # side by side, on one single-threaded session
+    few = FaceGraph(graph, tta=True, n_threads=2)
+    np.testing.assert_allclose(few.run(faces[:3]), alone.run(faces[:3]), atol=1e-5)
+    assert set(few._sessions) == {2}  # a few faces: one session on both threads
+
+
+def test_a_pool_thread_runs_single_threaded():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fer_sklearn._runtime import one_thread_here
+
+    import torch
+
+    before = cpu_threads()
+    with ThreadPoolExecutor(2, initializer=one_thread_here) as pool:
+        assert list(pool.map(lambda _: cpu_threads(), range(4))) == [1] * 4
+    assert cpu_threads() == before == torch.get_num_threads()  # the caller's untouched
 
 
 NO_TORCH = """
