@@ -1,7 +1,8 @@
 """Face finding on real photos and on synthetic group photos, per detector setting.
 
 Rows: the shipped RetinaFace detector (:func:`fer_sklearn._faces.detect_faces`)
-at several ``work_size`` and ``threshold`` settings, and, where dlib is
+at several ``work_size`` and ``threshold`` settings (each box checked by a second
+search around it, ``verify``, as by default; one row without), and, where dlib is
 installed (``pip install dlib-bin``; no longer a dependency), dlib's HOG
 frontal-face detector as fer_sklearn used it before (an 800-pixel copy, one
 or two upsampling steps). Columns:
@@ -13,7 +14,10 @@ or two upsampling steps). Columns:
   away), and the boxes found in ``couple.jpg`` (two faces);
 - **no face**: how many of the images without a face hold a box: the
   parts of each portrait left, right of and below its face (a wall, hair,
-  a shirt, a necklace), and scikit-learn's two sample photos;
+  a shirt, a necklace), and scikit-learn's two sample photos; and two sets
+  of hard negatives built here: **patterns** (20 products of sine gratings,
+  like fabrics and wallpaper) and **printed text** (60 signs of four words
+  each, 30 to 220 pixels high);
 - **groups**: faces found in synthetic group photos (and, in brackets,
   boxes on no face): ``--group`` faces (cut from the portraits with their
   surroundings, each scaled so that its face is ``W`` pixels wide) side by
@@ -46,7 +50,9 @@ from fer_sklearn._faces import detect_faces
 from fer_sklearn.datasets._images import grey_levels, read_grey
 
 HERE = Path(__file__).resolve()
-RETINAFACE_SETTINGS = [(640, 0.6), (1280, 0.9), (1280, 0.6), (1280, 0.3), (1920, 0.6)]
+#: (work_size, threshold, verify) of the RetinaFace rows; the default is (1280, 0.6, True)
+RETINAFACE_SETTINGS = [(640, 0.6, True), (1280, 0.9, True), (1280, 0.6, False),
+                       (1280, 0.6, True), (1280, 0.3, True), (1920, 0.6, True)]
 HOG_SETTINGS = [(800, 1), (800, 2)]
 #: canvas (width, height) -> the face widths placed on it
 CANVASES = {(4032, 1600): [60, 90, 130], (1280, 720): [30, 45, 60]}
@@ -132,6 +138,42 @@ def no_face_images(portraits):
                     for image, name in zip(samples.images, samples.filenames)]
 
 
+def patterns(rng, count=20, size=(960, 1280)):
+    """Hard negatives like fabrics and wallpaper: products of two sine
+    gratings of random frequency and phase."""
+    rows, columns = np.mgrid[:size[0], :size[1]]
+    images = []
+    for _ in range(count):
+        frequency = rng.uniform(0.01, 0.1)
+        wave = (np.sin(columns * frequency + rng.uniform(0, 6))
+                * np.sin(rows * frequency * rng.uniform(0.5, 2)))
+        images.append((127 + 100 * wave).astype(np.uint8))
+    return images
+
+
+SIGN_WORDS = ["SALE 50%", "OPEN", "COFFEE", "NO PARKING", "EXIT", "Hello World", "BOSS",
+              "OO", "@@", "8 8", "o_o", ":-)", "XOXO", "B O O", "(o)(o)", "TEAM 2026"]
+
+
+def signs(rng, count=60, size=(1280, 960)):
+    """Hard negatives like signs and shirts' prints: four words of random
+    size (30 to 220 pixels) and grey on a plain ground, in Pillow's default
+    font (DejaVu Sans where Pillow has FreeType)."""
+    from PIL import ImageDraw, ImageFont
+
+    images = []
+    for _ in range(count):
+        image = Image.new("L", size, int(rng.integers(150, 255)))
+        draw = ImageDraw.Draw(image)
+        for _ in range(4):
+            font = ImageFont.load_default(int(rng.integers(30, 220)))
+            draw.text((int(rng.integers(0, size[0] - 380)), int(rng.integers(0, size[1] - 160))),
+                      SIGN_WORDS[rng.integers(len(SIGN_WORDS))],
+                      fill=int(rng.integers(0, 100)), font=font)
+        images.append(np.asarray(image))
+    return images
+
+
 def found(faces, boxes):
     """How many faces have a box centred inside them, and how many boxes
     are centred in no face."""
@@ -147,9 +189,9 @@ def found(faces, boxes):
 
 def detectors():
     """(name, setting, detect) of every row."""
-    rows = [("RetinaFace", f"work_size={w}, threshold={t}",
-             lambda grey, w=w, t=t: detect_faces(grey, work_size=w, threshold=t))
-            for w, t in RETINAFACE_SETTINGS]
+    rows = [("RetinaFace", f"work_size={w}, threshold={t}" + ("" if v else ", verify=False"),
+             lambda grey, w=w, t=t, v=v: detect_faces(grey, work_size=w, threshold=t, verify=v))
+            for w, t, v in RETINAFACE_SETTINGS]
     for work_size, upsample in HOG_SETTINGS:
         detect = hog_detector(work_size, upsample)
         if detect is not None:
@@ -175,7 +217,9 @@ def main(argv=None):
     groups = {(canvas, w): [group_photo(tiles, args.group, w, rng, canvas)
                             for _ in range(args.groups)]
               for canvas, widths in CANVASES.items() for w in widths}
-    print(f"{len(portraits)} portraits, couple.jpg, {len(empty)} images without a face; "
+    hard = {"patterns": patterns(rng), "printed text": signs(rng)}
+    print(f"{len(portraits)} portraits, couple.jpg, {len(empty)} images without a face, "
+          f"{len(hard['patterns'])} patterns and {len(hard['printed text'])} signs; "
           f"groups of {args.group} faces ({args.groups} per canvas and face width, faces "
           f"cut from {len(tiles)} portraits)\n")
     enlarged = [np.asarray(Image.fromarray(grey).resize(
@@ -186,7 +230,7 @@ def main(argv=None):
     # photo columns: portraits giving exactly one box
     header = ["detector", "setting", "portraits", "portraits at 4032 px",
               "faces cut by the edge", "couple: boxes",
-              "no face: with a box"] + [
+              "no face: with a box", "patterns: with a box", "printed text: with a box"] + [
         f"group {c[0]} px, faces {w} px" for c, w in groups] + [
         "ms per portrait", "ms per 4032-px photo"]
     print("| " + " | ".join(header) + " |")
@@ -204,6 +248,8 @@ def main(argv=None):
                  f"{sum(len(detect(grey)) == 1 for grey in cut)}/{len(cut)}",
                  str(len(detect(couple))),
                  f"{sum(bool(detect(image)) for image in empty)}/{len(empty)}"]
+        cells += [f"{sum(bool(detect(image)) for image in images)}/{len(images)}"
+                  for images in hard.values()]
         for photos in groups.values():
             counts = [found(faces, detect(canvas)) for canvas, faces in photos]
             hits, extra = (sum(c[i] for c in counts) for i in (0, 1))

@@ -257,8 +257,10 @@ def analyze(source, model="cnn", *, detect=None, every=1, fps=None, batch_size=2
         faster; torch is not imported), or the torch model.
     **detector_params
         ``work_size`` (64..8192), ``threshold`` and ``overlap`` (in (0, 1])
-        of the face detector (see the user guide's page on photos and
-        videos), checked before any work.
+        and ``verify`` (True: each box checked by a second search around
+        it, which drops boxes on patterns and text) of the face detector
+        (see the user guide's page on photos and videos), checked before
+        any work.
 
     Returns
     -------
@@ -323,10 +325,10 @@ def _check_options(every, fps, batch_size, errors, engine, detector_params):
     if errors not in ERRORS:
         raise ValueError(f"errors must be one of {list(ERRORS)}; got {errors!r}.")
     check_engine(engine)
-    unknown = sorted(set(detector_params) - {"work_size", "threshold", "overlap"})
+    unknown = sorted(set(detector_params) - {"work_size", "threshold", "overlap", "verify"})
     if unknown:
         raise TypeError(f"analyze got unexpected argument(s) {unknown}; the detector "
-                        "takes work_size, threshold and overlap.")
+                        "takes work_size, threshold, overlap and verify.")
     check_detector_params(**detector_params)
     return every, fps, batch_size
 

@@ -127,7 +127,7 @@ class _Reader(threading.Thread):
 
 
 def live(source=0, model="cnn", *, max_fps=None, realtime=True, engine="onnx",
-         work_size=640, threshold=0.6, overlap=0.4):
+         work_size=640, threshold=0.6, overlap=0.4, verify=True):
     """Analyse a live video source frame by frame, as it comes.
 
     A generator: each item is a ``LiveFrame`` ``(frame, time, faces,
@@ -157,7 +157,7 @@ def live(source=0, model="cnn", *, max_fps=None, realtime=True, engine="onnx",
         Devices and streams are always live.
     engine : {"onnx", "torch"}, default="onnx"
         For a shipped model's name, as for :func:`analyze`.
-    work_size, threshold, overlap
+    work_size, threshold, overlap, verify
         The face detector's settings (see :func:`analyze`); ``work_size``
         is 640 here: faces in video are large, and a 720p frame is then
         searched at half the cost.
@@ -182,7 +182,7 @@ def live(source=0, model="cnn", *, max_fps=None, realtime=True, engine="onnx",
     from ._faces import check_detector_params
     from ._validation import check_positive_number
 
-    detector = check_detector_params(work_size, threshold, overlap)
+    detector = check_detector_params(work_size, threshold, overlap, verify)
     check_engine(engine)
     if max_fps is not None:
         max_fps = check_positive_number(max_fps, "max_fps")

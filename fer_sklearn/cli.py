@@ -496,7 +496,7 @@ def _detector_settings(args):
     """The detector settings given on the command line (the others keep
     the API's defaults)."""
     given = {"threshold": args.threshold, "work_size": args.work_size,
-             "overlap": args.overlap}
+             "overlap": args.overlap, "verify": False if args.no_verify else None}
     return {key: value for key, value in given.items() if value is not None}
 
 
@@ -579,6 +579,10 @@ def build_parser():
         command.add_argument("--overlap", type=_float_in_unit, default=None,
                              help="of boxes overlapping more than this, the best is kept "
                                   "(default 0.4)")
+        command.add_argument("--no-verify", action="store_true",
+                             help="keep every box scoring over the threshold, without "
+                                  "the second search around each box that drops boxes "
+                                  "on patterns and printed text")
 
     demo = add_command(
         "demo", help="the shipped CNN on the bundled sample: accuracy, report, figures")

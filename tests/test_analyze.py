@@ -146,6 +146,25 @@ def test_no_box_on_an_image_without_faces(model):
     assert len(table) == 0 and list(table.columns) == COLUMNS
 
 
+
+def grating(frequency, ratio, size=(480, 640)):
+    """A product of two sine gratings, like a fabric or a wallpaper."""
+    rows, columns = np.mgrid[:size[0], :size[1]]
+    return (127 + 100 * np.sin(columns * frequency)
+            * np.sin(rows * frequency * ratio)).astype(np.uint8)
+
+
+@pytest.mark.parametrize("frequency, ratio", [(0.02, 2.0), (0.03, 1.5)])
+def test_boxes_on_a_pattern_are_dropped_by_the_second_search(model, frequency, ratio):
+    pattern = grating(frequency, ratio)
+    boxes, scores, _ = find_faces(pattern, verify=False)
+    assert len(boxes) and scores.max() > 0.99  # the first search is fooled
+    assert len(find_faces(pattern)[0]) == 0
+    assert len(analyze(pattern, model)) == 0
+    assert len(analyze(pattern, model, verify=False)) == len(boxes)
+    with pytest.raises(ValueError, match="verify must be True or False; got 'no'"):
+        analyze(pattern, model, verify="no")
+
 def test_face_crops_and_arrays(model):
     faces = load_fer2013_sample().images[:3]
     table = analyze(list(faces), model)  # 48x48: taken as crops, not searched
