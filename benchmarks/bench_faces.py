@@ -11,7 +11,10 @@ or two upsampling steps). Columns:
   (``img*.jpg``, one face each) give exactly one box, as they are (at most
   1280 px) and enlarged to a phone photo's 4032 px (faces 500 to 1700 px
   long), and cut by the frame's edge (the left 45% of the face cut
-  away), and the boxes found in ``couple.jpg`` (two faces);
+  away), and the boxes found in ``couple.jpg`` (two faces); and harder
+  views of the same portraits (**found**: the face has a box centred in
+  it): turned by 60 and 90 degrees about the face, blurred, and the face's
+  lower half hidden;
 - **no face**: how many of the images without a face hold a box: the
   parts of each portrait left, right of and below its face (a wall, hair,
   a shirt, a necklace), and scikit-learn's two sample photos; and two sets
@@ -138,6 +141,27 @@ def no_face_images(portraits):
                     for image, name in zip(samples.images, samples.filenames)]
 
 
+def hard_portraits(portraits):
+    """Harder views of each single portrait, by name: turned by 60 and 90
+    degrees about its face, blurred (a Gaussian of a fortieth of the face's
+    width), and its face's lower half hidden (a mask, a hand); each with its
+    face's box."""
+    import cv2
+
+    views = {"turned 60": [], "turned 90": [], "blurred": [], "lower half hidden": []}
+    for grey, (x, y, w, h) in single_faces(portraits):
+        centre = (x + w / 2, y + h / 2)
+        for angle in (60, 90):
+            turn = cv2.getRotationMatrix2D(centre, angle, 1.0)
+            views[f"turned {angle}"].append((cv2.warpAffine(
+                grey, turn, grey.shape[::-1], borderMode=cv2.BORDER_REPLICATE), (x, y, w, h)))
+        views["blurred"].append((cv2.GaussianBlur(grey, (0, 0), w / 40), (x, y, w, h)))
+        hidden = grey.copy()
+        hidden[int(y + 0.55 * h):int(y + 1.05 * h), x:x + w] = 200
+        views["lower half hidden"].append((hidden, (x, y, w, h)))
+    return views
+
+
 def patterns(rng, count=20, size=(960, 1280)):
     """Hard negatives like fabrics and wallpaper: products of two sine
     gratings of random frequency and phase."""
@@ -218,6 +242,7 @@ def main(argv=None):
                             for _ in range(args.groups)]
               for canvas, widths in CANVASES.items() for w in widths}
     hard = {"patterns": patterns(rng), "printed text": signs(rng)}
+    harder = hard_portraits(portraits)
     print(f"{len(portraits)} portraits, couple.jpg, {len(empty)} images without a face, "
           f"{len(hard['patterns'])} patterns and {len(hard['printed text'])} signs; "
           f"groups of {args.group} faces ({args.groups} per canvas and face width, faces "
@@ -229,7 +254,8 @@ def main(argv=None):
            for grey, (x, y, w, h) in single_faces(portraits)]
     # photo columns: portraits giving exactly one box
     header = ["detector", "setting", "portraits", "portraits at 4032 px",
-              "faces cut by the edge", "couple: boxes",
+              "faces cut by the edge"] + [f"{name}: found" for name in harder] + [
+              "couple: boxes",
               "no face: with a box", "patterns: with a box", "printed text: with a box"] + [
         f"group {c[0]} px, faces {w} px" for c, w in groups] + [
         "ms per portrait", "ms per 4032-px photo"]
@@ -245,8 +271,11 @@ def main(argv=None):
             exact += len(boxes) == 1
         cells = [name, setting, f"{exact}/{len(portraits)}",
                  f"{sum(len(detect(grey)) == 1 for grey in enlarged)}/{len(enlarged)}",
-                 f"{sum(len(detect(grey)) == 1 for grey in cut)}/{len(cut)}",
-                 str(len(detect(couple))),
+                 f"{sum(len(detect(grey)) == 1 for grey in cut)}/{len(cut)}"]
+        for views in harder.values():
+            hits = sum(found([face], detect(grey))[0] for grey, face in views)
+            cells.append(f"{hits}/{len(views)}")
+        cells += [str(len(detect(couple))),
                  f"{sum(bool(detect(image)) for image in empty)}/{len(empty)}"]
         cells += [f"{sum(bool(detect(image)) for image in images)}/{len(images)}"
                   for images in hard.values()]

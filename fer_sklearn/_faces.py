@@ -107,11 +107,12 @@ LARGE_FACE = 480
 CONTAINED = 0.6
 #: the check of each box (``verify``): the detector is run again on a copy
 #: of the box's surroundings (a square of VERIFY_SPAN long sides, centred on
-#: the box, padded with the network's mean grey where it leaves the image)
-#: VERIFY_SIZE pixels wide, and the box is kept where a face of at least
-#: VERIFY_SCORE is found there, centred within VERIFY_SHIFT half-sides of the
-#: box's centre (``benchmarks/bench_faces.py``: faces score 0.81 or more
-#: there, the boxes on patterns and text at most 0.16)
+#: the box, its eyes level, else as it lies and turned by quarter turns,
+#: padded with the network's mean grey where it leaves the image)
+#: VERIFY_SIZE pixels wide, and the box is kept where a
+#: face of at least VERIFY_SCORE is found there, centred within VERIFY_SHIFT
+#: half-sides of the box's centre (``benchmarks/bench_faces.py``: no face of
+#: its rows is lost, the boxes on patterns go)
 VERIFY_SIZE, VERIFY_SPAN, VERIFY_SCORE, VERIFY_SHIFT = 192, 2.0, 0.5, 0.6
 #: the grey level the network's input is centred on (its padding's level)
 _MEAN_GREY = 117
@@ -169,7 +170,7 @@ def find_faces(grey, *, work_size=1280, threshold=0.6, overlap=0.4, verify=True)
     points = np.concatenate([f[2] for f in found])
     kept = _merge(corners, scores, threshold, overlap)
     if verify:
-        kept = [index for index in kept if _confirmed(grey, corners[index])]
+        kept = [index for index in kept if _confirmed(grey, corners[index], points[index])]
     boxes, kept_scores, kept_points = [], [], []
     for index in kept:
         left, top, right, bottom = np.rint(corners[index])
@@ -212,9 +213,11 @@ def detect_faces(grey, *, work_size=1280, threshold=0.6, overlap=0.4, verify=Tru
     verify : bool, default=True
         Check each box by searching again in a copy of its surroundings,
         192 pixels wide (the face then about 96 pixels, where the network
-        is surest), and drop it unless a face is found there too: removes
+        is surest) and turned so that its eyes are level (failing that, as
+        it lies and by quarter turns), and drop it unless a face is found
+        there too: removes
         the boxes on patterns (fabrics, wallpaper) and printed text, and
-        no face of ``benchmarks/bench_faces.py``'s rows. About 3 ms a box.
+        no face of ``benchmarks/bench_faces.py``'s rows. About 4 ms a box.
 
     Returns
     -------
@@ -260,19 +263,34 @@ def _search(grey, scale, threshold, shortest=0, longest=np.inf):
     return corners, probabilities[0, keep, 1][sized], points[sized]
 
 
-def _confirmed(grey, corners):
+def _confirmed(grey, corners, landmarks):
     """Whether the detector finds the face of the box ``corners`` (left,
     top, right, bottom) again in a copy of its surroundings (see
-    :data:`VERIFY_SIZE`)."""
+    :data:`VERIFY_SIZE`): turned so that the box's eye ``landmarks`` are
+    level (a face lying on its side is searched upright), or, failing that,
+    as it lies in the image (a face far from upright can have its landmarks
+    wrong)."""
+    left, top, right, bottom = (float(v) for v in corners)
+    zoom = VERIFY_SIZE / (VERIFY_SPAN * max(right - left, bottom - top, 1.0))
+    box_centre = np.array([(left + right) / 2, (top + bottom) / 2])
+    _, along, down, _ = eye_axes(landmarks)
+    # the copy's x axis along the eyes, its y axis down the face; then the
+    # image's own axes, turned by a quarter, a half and three quarters
+    levelled = np.stack([along, down])
+    quarter = np.array([[0.0, 1.0], [-1.0, 0.0]])
+    tries = [levelled] + [np.linalg.matrix_power(quarter, k) for k in range(4)]
+    return any(_found_again(grey, zoom * axes, box_centre) for axes in tries)
+
+
+def _found_again(grey, turn, box_centre):
+    """Whether a face is found in the copy of ``grey`` that the 2x2 matrix
+    ``turn`` maps ``box_centre`` to the middle of (see :data:`VERIFY_SIZE`)."""
     import cv2
 
-    left, top, right, bottom = (float(v) for v in corners)
-    side = VERIFY_SPAN * max(right - left, bottom - top, 1.0)
-    zoom = VERIFY_SIZE / side
     centre = VERIFY_SIZE / 2
-    turn = np.array([[zoom, 0, centre - zoom * (left + right) / 2],
-                     [0, zoom, centre - zoom * (top + bottom) / 2]], dtype=np.float32)
-    copy = cv2.warpAffine(grey, turn, (VERIFY_SIZE, VERIFY_SIZE), flags=cv2.INTER_LINEAR,
+    shift = centre - turn @ box_centre
+    copy = cv2.warpAffine(grey, np.column_stack([turn, shift]).astype(np.float32),
+                          (VERIFY_SIZE, VERIFY_SIZE), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=_MEAN_GREY)
     found, scores, _ = _search(copy, 1.0, VERIFY_SCORE)
     reach = VERIFY_SHIFT * centre / VERIFY_SPAN  # in the copy's pixels

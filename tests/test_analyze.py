@@ -165,6 +165,18 @@ def test_boxes_on_a_pattern_are_dropped_by_the_second_search(model, frequency, r
     with pytest.raises(ValueError, match="verify must be True or False; got 'no'"):
         analyze(pattern, model, verify="no")
 
+
+@needs_photos
+@pytest.mark.parametrize("turns", [1, 2, 3])
+def test_a_face_on_its_side_or_upside_down_passes_the_second_search(turns):
+    from fer_sklearn.datasets._images import read_grey
+
+    grey = np.ascontiguousarray(np.rot90(read_grey(PHOTOS / "img12.jpg"), turns))
+    unchecked, _, _ = find_faces(grey, verify=False)
+    checked, _, _ = find_faces(grey)
+    assert len(unchecked) == 1
+    np.testing.assert_array_equal(checked, unchecked)
+
 def test_face_crops_and_arrays(model):
     faces = load_fer2013_sample().images[:3]
     table = analyze(list(faces), model)  # 48x48: taken as crops, not searched
