@@ -44,6 +44,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 
@@ -203,14 +204,11 @@ def bench_photos(args):
         rows = []
         for engine in ("torch", "onnx"):
             for ahead, how in ((0, "one at a time"), (_analyze.PHOTOS_AHEAD, "side by side")):
-                default, _analyze.PHOTOS_AHEAD = _analyze.PHOTOS_AHEAD, ahead
-                try:
+                with mock.patch.object(_analyze, "PHOTOS_AHEAD", ahead):
                     analyze(files[:2], engine=engine)  # warm-up: model and sessions loaded
                     started = time.perf_counter()
                     table = analyze(folder, engine=engine)
                     seconds = time.perf_counter() - started
-                finally:
-                    _analyze.PHOTOS_AHEAD = default
                 rows.append({"engine": engine, "photos": how, "files": len(files),
                              "boxes": len(table), "photos/s": len(files) / seconds,
                              "ms/photo": 1e3 * seconds / len(files)})
@@ -232,16 +230,13 @@ def bench_threads(args):
         graph = _runtime.shipped_graph(name)
         rates = {}
         for split_faces, how in ((len(big) + 1, "one session"), (_runtime.SPLIT_FACES, "cut")):
-            default, _runtime.SPLIT_FACES = _runtime.SPLIT_FACES, split_faces
-            try:
+            with mock.patch.object(_runtime, "SPLIT_FACES", split_faces):
                 graph.run(big[:256])  # warm-up
                 times = []
                 for _ in range(args.repeat):
                     started = time.perf_counter()
                     graph.run(big)
                     times.append(time.perf_counter() - started)
-            finally:
-                _runtime.SPLIT_FACES = default
             rates[how] = len(big) / min(times)
         rows.append({"model": name, "flips": "yes" if graph.tta else "no",
                      "one session faces/s": rates["one session"],

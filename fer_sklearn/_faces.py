@@ -18,7 +18,7 @@ by more than ``overlap`` (intersection over union 0.4) only the best is
 kept, and a box lying mostly inside a larger one is dropped. Each box left
 is checked by searching again in a copy of its surroundings in which the
 face is about 96 pixels wide, and dropped unless a face is found there too
-(``verify``: the boxes on patterns and printed text go).
+(``verify``: the boxes on patterns such as fabrics and wallpaper go).
 ``benchmarks/bench_faces.py`` measures it against dlib's HOG detector, the
 default before.
 
@@ -215,8 +215,7 @@ def detect_faces(grey, *, work_size=1280, threshold=0.6, overlap=0.4, verify=Tru
         192 pixels wide (the face then about 96 pixels, where the network
         is surest) and turned so that its eyes are level (failing that, as
         it lies and by quarter turns), and drop it unless a face is found
-        there too: removes
-        the boxes on patterns (fabrics, wallpaper) and printed text, and
+        there too: removes the boxes on patterns (fabrics, wallpaper), and
         no face of ``benchmarks/bench_faces.py``'s rows. About 4 ms a box.
 
     Returns

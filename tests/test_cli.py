@@ -249,9 +249,9 @@ def test_json_carries_the_score_and_landmarks(capsys, tmp_path):
 def test_no_verify_keeps_the_boxes_the_second_search_drops(capsys, tmp_path):
     from PIL import Image
 
-    rows, columns = np.mgrid[:480, :640]
-    pattern = (127 + 100 * np.sin(columns * 0.02) * np.sin(rows * 0.04)).astype(np.uint8)
-    Image.fromarray(pattern).save(tmp_path / "fabric.png")
+    from tests.test_analyze import grating
+
+    Image.fromarray(grating(0.02, 2.0)).save(tmp_path / "fabric.png")
     status, out, err = run(capsys, "predict", str(tmp_path / "fabric.png"), "--json")
     assert status == 0 and json.loads(out) == [], (out, err)
     status, out, err = run(capsys, "predict", str(tmp_path / "fabric.png"), "--json",
