@@ -258,7 +258,7 @@ def analyze(source, model="cnn", *, detect=None, every=1, fps=None, batch_size=2
     **detector_params
         ``work_size`` (64..8192), ``threshold`` and ``overlap`` (in (0, 1])
         and ``verify`` (True: each box checked by a second search around
-        it, which drops boxes on patterns) of the face detector
+        it, which drops boxes on patterns and text) of the face detector
         (see the user guide's page on photos and videos), checked before
         any work.
 

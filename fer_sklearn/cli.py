@@ -582,7 +582,7 @@ def build_parser():
         command.add_argument("--no-verify", action="store_true",
                              help="keep every box scoring over the threshold, without "
                                   "the second search around each box that drops boxes "
-                                  "on patterns such as fabrics and wallpaper")
+                                  "on patterns (fabrics, wallpaper) and printed text")
 
     demo = add_command(
         "demo", help="the shipped CNN on the bundled sample: accuracy, report, figures")

@@ -89,7 +89,8 @@ def main(argv=None):
         found = np.array(found)
         odd = found % 2 == 1
         truth = labels[found]
-        print(f"\n{title}: one face found in {len(found)} of {len(faces)}")
+        print(f"\n{title}: one face found in {len(found)} of {len(faces)} "
+              f"({int(odd.sum())} of the {len(faces) // 2} odd-numbered)")
         rows = {"the original 48x48 faces": faces[found]}
         rows.update({name: np.stack(images) for name, images in crops.items()})
         for name, images in rows.items():
