@@ -364,11 +364,11 @@ def _searched(item, detect):
 def _found_ahead(items, detect, detector_params):
     """(item, a future of its faces or None), in order. The photos (and
     the arrays searched) are read and searched ahead, at most
-    :data:`PHOTOS_AHEAD` a thread, on a pool of as many threads as torch would use, each running the
-    detector single-threaded: side by side, their decoding and search keep
-    the cores busy where one photo at a time on every thread does not
-    (``benchmarks/bench_inference.py --parts photos``). Videos are left to
-    the caller (None), frame after frame."""
+    :data:`PHOTOS_AHEAD` a thread, on a pool of as many threads as torch
+    would use, each running the detector single-threaded: side by side,
+    their decoding and search keep the cores busy where one photo at a
+    time on every thread does not (``benchmarks/bench_inference.py --parts
+    photos``). Videos are left to the caller (None), frame after frame."""
     from ._runtime import cpu_threads, one_thread_here
 
     threads = cpu_threads()

@@ -217,12 +217,11 @@ def detect_faces(grey, *, work_size=1280, threshold=0.6, overlap=0.4, verify=Tru
         area) inside a larger one is dropped.
     verify : bool, default=True
         Check each box by searching again in a copy of its surroundings,
-        192 pixels wide (the face then about 150 pixels, where the network
-        is surest) and turned so that its eyes are level (failing that, as
-        it lies and by quarter turns), and drop it unless a face is found
-        there too: removes the boxes on patterns (fabrics, wallpaper) and
-        printed text, and no face of ``benchmarks/bench_faces.py``'s rows.
-        About 5 ms a box.
+        192 pixels wide (the face then about 150 pixels) and turned so
+        that its eyes are level (failing that, as it lies and by quarter
+        turns), and drop it unless a face is found there too: removes the
+        boxes on patterns (fabrics, wallpaper) and printed text, and no
+        face of ``benchmarks/bench_faces.py``'s rows. About 5 ms a box.
 
     Returns
     -------

@@ -26,7 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["cpu_threads", "one_thread_here", "make_session", "FaceGraph", "read_shipped_graph", "shipped_graph"]
+__all__ = ["cpu_threads", "one_thread_here", "make_session", "FaceGraph", "read_shipped_graph",
+           "shipped_graph"]
 
 
 _LOCAL = threading.local()
@@ -149,11 +150,12 @@ class FaceGraph:
 
         On ``threads`` > 1, a batch of at least :data:`SPLIT_FACES` faces a
         thread is cut into batches of at most ``batch_size`` that run side by
-        side, one thread each, on a single-threaded session (no pool to wake
-        for each operator: 6-45% more faces/s than one session on the same
-        threads, ``benchmarks/bench_inference.py``); fewer faces run on one
-        session using all the threads (lower latency for one face).
-        """
+        side, one thread each, on a single-threaded session: no pool to wake
+        for each operator (the shipped rnn ran 1.35x and 1.76x the faces/s
+        of one session on the same threads, the CNNs 0.96x to 1.40x, in two
+        runs of ``benchmarks/bench_inference.py --parts threads``). Fewer
+        faces run on one session using all the threads (lower latency for
+        one face)."""
         images = np.ascontiguousarray(images, dtype=np.float32)
         columns = _VIEWS[self.tta]
         threads = self.threads()
