@@ -7,6 +7,7 @@ per face. Faces in a video are tracked from frame to frame by the overlap
 of their boxes, so one person keeps one ``face`` id.
 """
 
+import inspect
 import math
 import warnings
 from collections import deque
@@ -109,6 +110,12 @@ class _Tracker:
         return ids
 
 
+def _detects(detect, shape):
+    """Whether an image of ``shape`` is searched for faces: ``detect``, or
+    where it is None, unless the image is 48x48 (a face crop)."""
+    return detect if detect is not None else tuple(shape[:2]) != (48, 48)
+
+
 def _faces_of(grey, detect, detector_params, scale=1.0):
     """(rows of box, score and landmarks; 48x48 crops) of one image.
     ``scale`` maps ``grey``'s pixels to the reported ones (a JPEG decoded
@@ -116,9 +123,7 @@ def _faces_of(grey, detect, detector_params, scale=1.0):
     from ._faces import align_crop, find_faces
 
     height, width = grey.shape
-    if detect is None:
-        detect = (height, width) != (48, 48)  # a 48x48 image is a face crop
-    if not detect:
+    if not _detects(detect, grey.shape):
         from PIL import Image
 
         face = grey if (height, width) == (48, 48) else np.asarray(
@@ -325,10 +330,11 @@ def _check_options(every, fps, batch_size, errors, engine, detector_params):
     if errors not in ERRORS:
         raise ValueError(f"errors must be one of {list(ERRORS)}; got {errors!r}.")
     check_engine(engine)
-    unknown = sorted(set(detector_params) - {"work_size", "threshold", "overlap", "verify"})
+    names = list(inspect.signature(check_detector_params).parameters)
+    unknown = sorted(set(detector_params) - set(names))
     if unknown:
         raise TypeError(f"analyze got unexpected argument(s) {unknown}; the detector "
-                        "takes work_size, threshold, overlap and verify.")
+                        f"takes {', '.join(names[:-1])} and {names[-1]}.")
     check_detector_params(**detector_params)
     return every, fps, batch_size
 
@@ -355,10 +361,7 @@ def _analyze_serial(items, classifier, batch_size, progress, options):
 def _searched(item, detect):
     """Whether ``item`` is a photo file, or an array the detector searches."""
     name, kind, value = item
-    if kind == "image":
-        return True
-    return kind == "array" and detect is not False and (
-        detect or np.shape(value)[:2] != (48, 48))
+    return kind == "image" or (kind == "array" and bool(_detects(detect, np.shape(value))))
 
 
 def _found_ahead(items, detect, detector_params):

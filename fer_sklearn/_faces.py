@@ -117,6 +117,9 @@ CONTAINED = 0.6
 VERIFY_SIZE, VERIFY_SPAN, VERIFY_SCORE, VERIFY_SHIFT = 192, 1.3, 0.5, 0.6
 #: the grey level the network's input is centred on (its padding's level)
 _MEAN_GREY = 117
+#: the image's axes turned by 0, 1, 2 and 3 quarter turns (2x2 matrices)
+_QUARTER_TURNS = tuple(np.linalg.matrix_power(np.array([[0.0, 1.0], [-1.0, 0.0]]), k)
+                       for k in range(4))
 
 
 def check_detector_params(work_size=1280, threshold=0.6, overlap=0.4, verify=True):
@@ -279,10 +282,8 @@ def _confirmed(grey, corners, landmarks):
     box_centre = np.array([(left + right) / 2, (top + bottom) / 2])
     _, along, down, _ = eye_axes(landmarks)
     # the copy's x axis along the eyes, its y axis down the face; then the
-    # image's own axes, turned by a quarter, a half and three quarters
-    levelled = np.stack([along, down])
-    quarter = np.array([[0.0, 1.0], [-1.0, 0.0]])
-    tries = [levelled] + [np.linalg.matrix_power(quarter, k) for k in range(4)]
+    # image's own axes, as they are and turned by quarter turns
+    tries = [np.stack([along, down]), *_QUARTER_TURNS]
     return any(_found_again(grey, zoom * axes, box_centre) for axes in tries)
 
 

@@ -159,22 +159,21 @@ class FaceGraph:
         images = np.ascontiguousarray(images, dtype=np.float32)
         columns = _VIEWS[self.tta]
         threads = self.threads()
-        if threads > 1 and len(images) >= SPLIT_FACES * threads:
-            session = self.session(1)
+        split = threads > 1 and len(images) >= SPLIT_FACES * threads
+        session = self.session(1 if split else threads)
+
+        def part(start, stop):
+            return session.run(["probabilities"],
+                               {"pixels": images[start:stop], "columns": columns})[0]
+
+        if split:
             count = max(threads, -(-len(images) // self.batch_size))
             bounds = np.linspace(0, len(images), count + 1).round().astype(int)
             with ThreadPoolExecutor(threads) as pool:
-                parts = list(pool.map(
-                    lambda start, stop: session.run(
-                        ["probabilities"], {"pixels": images[start:stop], "columns": columns})[0],
-                    bounds[:-1], bounds[1:]))
+                parts = list(pool.map(part, bounds[:-1], bounds[1:]))
         else:
-            session = self.session(threads)
-            parts = [
-                session.run(["probabilities"], {"pixels": images[start:start + self.batch_size],
-                                                "columns": columns})[0]
-                for start in range(0, len(images), self.batch_size)
-            ]
+            starts = range(0, len(images), self.batch_size)
+            parts = [part(start, start + self.batch_size) for start in starts]
         return np.concatenate(parts).astype(np.float32, copy=False)
 
     def __getstate__(self):

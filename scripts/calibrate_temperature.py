@@ -185,7 +185,8 @@ def main(argv=None):
         # shipped only where it lowers the (two-fold) error on 6 classes
         ships = report["after"]["ECE 6 classes"] < report["before"]["ECE 6 classes"]
         entry.setdefault("defaults", {})["temperature"] = round(shipped, 6) if ships else 1.0
-        print(f"  ships: {'temperature ' + format(shipped, '.4f') if ships else 'temperature 1 (the fitted one raised the error)'}")
+        print("  ships: " + (f"temperature {shipped:.4f}" if ships
+                             else "temperature 1 (the fitted one raised the error)"))
         entry["temperature"] = {
             "shipped": bool(ships),
             "value": round(shipped, 6),
