@@ -22,7 +22,10 @@ Printed: faces found, and the accuracy (7 classes) on the faces found of
 the original 48x48 faces and of each crop, for all faces and for the odd
 ones::
 
-    python scripts/compare_crops.py [--max-angle 25] [--seed 0]
+    python scripts/compare_crops.py [--max-angle 25] [--seed 0] [--no-verify]
+
+``--no-verify`` searches without the detector's second search around each
+box (``verify=False``).
 """
 
 import argparse
@@ -44,13 +47,13 @@ def turned(face, angle):
         angle, resample=Image.Resampling.BILINEAR, fillcolor=int(np.median(padded))))
 
 
-def calibrate(faces):
+def calibrate(faces, verify=True):
     """(k, c): the FER2013 frame's side and the drop of its centre below the
     eyes' midpoint, in eye distances (medians over upright faces)."""
     sides, drops = [], []
     centre = np.array([PAD + SIZE / 2, PAD + SIZE / 2])
     for face in faces:
-        boxes, _, points = find_faces(turned(face, 0.0))
+        boxes, _, points = find_faces(turned(face, 0.0), verify=verify)
         if len(boxes) != 1:
             continue
         distance, _, down, middle = eye_axes(points[0])
@@ -63,10 +66,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--max-angle", type=float, default=25.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-verify", action="store_true",
+                        help="without the detector's second search around each box")
     args = parser.parse_args(argv)
     sample = load_fer2013_sample()
     faces, labels = sample.images, sample.target
-    k, c = calibrate(faces[0::2])
+    verify = not args.no_verify
+    k, c = calibrate(faces[0::2], verify)
     print(f"eye scale from the {len(faces[0::2])} even-numbered faces upright: side {k:.2f} "
           f"eye distances, centre {c:.2f} eye distances below the eyes")
     model = load_pretrained("cnn", engine="onnx")
@@ -77,7 +83,7 @@ def main(argv=None):
         found, crops = [], {"box": [], "eyes level": [], "eyes level, eye scale": []}
         for index, (face, angle) in enumerate(zip(faces, set_angles)):
             image = turned(face, angle)
-            boxes, _, points = find_faces(image)
+            boxes, _, points = find_faces(image, verify=verify)
             if len(boxes) != 1:
                 continue
             found.append(index)
