@@ -78,9 +78,18 @@ def run_record(run, checkpoint_name):
         "recipe": log["recipe"],
         "torch": log["torch"],
     }
-    if log.get("init"):
+    init = log.get("init")
+    if isinstance(init, dict):
+        # fine-tuned from a shipped model: the record of the run that trained
+        # it, with the sha256 of the weights the run started from
+        if len(init["runs"]) != 1:
+            raise SystemExit(f"{run}: fine-tuned from {init['shipped']!r}, trained by "
+                             f"{len(init['runs'])} runs; one run's model was expected")
+        record["init"] = dict(init["runs"][0], shipped=init["shipped"],
+                              shipped_sha256=init["sha256"])
+    elif init:
         # a fine-tuning run: record the run it started from, too
-        record["init"] = run_record(Path(log["init"]).parent, Path(log["init"]).name)[1]
+        record["init"] = run_record(Path(init).parent, Path(init).name)[1]
     checkpoint["history"] = epoch_history(log, checkpoint["epoch"])
     return checkpoint, record
 

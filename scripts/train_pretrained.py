@@ -104,6 +104,17 @@ class ValidationLog(Callback):
                 np.mean(self.snapshot_probs_, axis=0).argmax(1) == index)))
 
 
+def init_record(name):
+    """What a fine-tuning run started from: the shipped model's name, the
+    sha256 of its weights and the records of the runs that trained them."""
+    if name is None:
+        return None
+    from fer_sklearn._shipped import read_verified
+
+    entry, _ = read_verified(name)
+    return dict(shipped=name, sha256=entry["sha256"], runs=entry["runs"])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("recipe", choices=sorted(RECIPES))
@@ -118,6 +129,9 @@ def main(argv=None):
     parser.add_argument("--param", action="append", default=[], metavar="KEY=JSON",
                         help="override an estimator parameter of the recipe, e.g. "
                              "module__init='\"torch\"' or rescale=null (ablations)")
+    parser.add_argument("--init", default=None, metavar="MODEL",
+                        help="start from this shipped model's weights instead of the "
+                             "recipe's init (fine-tuning recipes)")
     parser.add_argument("--limit", type=int, default=None,
                         help="train on the first N Training rows only (smoke tests)")
     args = parser.parse_args(argv)
@@ -162,6 +176,7 @@ def main(argv=None):
         n_samples=len(X),
         random_state=args.seed,
         callbacks=callbacks,
+        init=args.init,
         **split,
         **overrides,
     )
@@ -180,7 +195,7 @@ def main(argv=None):
         overrides=overrides,
         seed=args.seed,
         epochs=epochs,
-        init=None,
+        init=init_record(args.init or recipe.get("init")),
         threads=args.threads,
         torch=torch.__version__,
         n_train=len(X),

@@ -177,3 +177,38 @@ def test_recipe_parameters_can_be_overridden_for_ablations(csv, tmp_path):
     assert checkpoint["pixel_std"] != 255.0  # standardised, not rescaled
     with pytest.raises(SystemExit):
         train.main(["study", "--out", str(run), "--data", csv, "--param", "rescale=1/255"])
+
+
+def test_fine_tuning_run_starts_from_the_shipped_model_and_records_it(csv, tmp_path):
+    from fer_sklearn._shipped import read_verified
+
+    train, export = script("train_pretrained"), script("export_pretrained")
+    run = tmp_path / "renet_tune"
+    assert train.main(["renet-distill-tune", "--epochs", "2", "--score-every", "1",
+                       "--out", str(run), "--data", csv, "--threads", "1"]) == 0
+    log = json.loads((run / "log.json").read_text())
+    entry, _ = read_verified("rnn")
+    assert log["init"] == {"shipped": "rnn", "sha256": entry["sha256"], "runs": entry["runs"]}
+    assert log["recipe"]["criterion__weight"] == [1.0, 1.0, 2.0, 1.0, 1.0, 1.0, 1.0]
+    assert [row["augment"] for row in log["log"]] == ["flips", "flips"]
+
+    into = tmp_path / "pretrained"
+    export.main(["rnn", str(run), "--checkpoint", "last.pt", "--into", str(into)])
+    manifest = json.loads((into / "manifest.json").read_text())["rnn"]
+    (record,) = manifest["runs"]
+    assert record["init"]["shipped_sha256"] == entry["sha256"]
+    assert record["init"]["run"] == entry["runs"][0]["run"]
+    # the time of the run it started from counts too
+    assert manifest["total_wall_seconds"] == (round(log["wall_seconds"])
+                                              + entry["runs"][0]["wall_seconds"])
+
+
+def test_a_recipe_takes_class_weights_as_a_list():
+    clf = _recipes.make_classifier("renet-distill-tune", n_samples=128)
+    weight = clf.criterion__weight
+    assert isinstance(weight, torch.Tensor) and weight.tolist() == [1, 1, 2, 1, 1, 1, 1]
+    assert [name for name, _ in clf.callbacks][-1] == "init"
+    assert clf.callbacks[-1][1].name == "rnn"
+    other = _recipes.make_classifier("renet-distill-tune", n_samples=128, init="cnn",
+                                     criterion__weight=None)
+    assert other.callbacks[-1][1].name == "cnn" and other.criterion__weight is None
