@@ -45,7 +45,7 @@ from ._validation import (
     check_images,
     check_labels,
     check_pixel_scale,
-    check_positive_number,
+    check_temperature,
 )
 
 __all__ = ["FERCNNClassifier", "FERRNNClassifier", "NesterovSGD", "classifier_from_checkpoint"]
@@ -253,7 +253,7 @@ class _FERClassifierBase(NeuralNetClassifier):
                 f"rescale must be None or a positive number (e.g. 1/255); "
                 f"got {self.rescale!r}."
             )
-        check_positive_number(self.temperature, "temperature")
+        check_temperature(self.temperature)
         if isinstance(self.module, str) and self.module not in NETWORKS:
             raise ValueError(
                 f"module must be a torch.nn.Module class or one of "
@@ -390,7 +390,11 @@ class _FERClassifierBase(NeuralNetClassifier):
             from ._checkpoints import shipped_checkpoint
 
             entry, checkpoint = shipped_checkpoint(teacher)
-            return classifier_from_checkpoint(checkpoint, **entry.get("defaults", {}))
+            # the network's own probabilities: distill_temperature softens
+            # them, and the shipped calibration may change from version to
+            # version where the network does not
+            return classifier_from_checkpoint(
+                checkpoint, **{**entry.get("defaults", {}), "temperature": 1.0})
         if not hasattr(teacher, "predict_proba"):
             raise TypeError(
                 "teacher must be a fitted classifier with predict_proba and "
@@ -665,7 +669,7 @@ class _FERClassifierBase(NeuralNetClassifier):
         ndarray of shape (n_samples, n_classes), float32
         """
         check_is_fitted(self, "pixel_mean_")
-        temperature = check_positive_number(self.temperature, "temperature")
+        temperature = check_temperature(self.temperature)
         if not isinstance(X, torch.utils.data.Dataset):
             X = check_pixel_scale(check_images(X), self.pixel_mean_, self.pixel_std_)
         proba = super().predict_proba(X)
@@ -873,14 +877,18 @@ rescale : float or None, default=None
     the training images (learned in ``fit``). A number multiplies the
     pixels by it and subtracts nothing, as Keras' ``rescale=1/255`` does
     (grey levels 0..255 become 0..1): the course study's scaling.
-temperature : float > 0, default=1.0
+temperature : float > 0 or (a, b, d), default=1.0
     Calibration of the probabilities: ``predict_proba`` returns
-    ``softmax(logits / temperature)`` (the logits averaged over the views
-    with ``tta``; for an ensemble, the log of its mean probabilities). 1
-    leaves the network's probabilities as they are, below 1 sharpens them,
-    above 1 softens them; ``predict`` is the same for every value. The
-    shipped models set the value fitted on PublicTest (see
-    :func:`pretrained_info`); training ignores it.
+    ``softmax(logits / T)`` (the logits averaged over the views with
+    ``tta``; for an ensemble, the log of its mean probabilities). A number
+    is ``T`` for every face: 1 leaves the network's probabilities as they
+    are, below 1 sharpens them, above 1 softens them. Three numbers are a
+    curve, ``T = exp(a + b * c + d * c**2)`` for a face whose top
+    probability at temperature 1 is ``c``: it can sharpen the confident
+    faces more than the unsure ones. ``T`` is positive either way, so
+    ``predict`` is the same for every value. The shipped models set the
+    value fitted on PublicTest (see :func:`pretrained_info`); training
+    ignores it.
 random_state : int or None, default=None
     Seed for weights, shuffling, dropout and augmentation: the same seed
     and data give the same predictions. torch's global RNG is restored

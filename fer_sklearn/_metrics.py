@@ -3,16 +3,36 @@ they are right, and their temperature."""
 
 import numpy as np
 
-__all__ = ["expected_calibration_error", "tempered"]
+__all__ = ["expected_calibration_error", "face_temperatures", "tempered"]
+
+
+def face_temperatures(confidence, temperature):
+    """The temperature of each face.
+
+    ``temperature`` is one number for every face, or a curve ``(a, b, d)``:
+    a face whose top probability at temperature 1 is ``c`` gets
+    ``T = exp(a + b * c + d * c**2)``. Either way every face's ``T`` is
+    positive, so dividing its logits by it keeps their order (the predicted
+    class). ``confidence`` is an array of ``c`` (numpy, or torch in the ONNX
+    graphs); a curve gives an array of its shape, a number comes back as it is.
+    """
+    if not isinstance(temperature, tuple):
+        return temperature
+    a, b, d = temperature
+    power = a + confidence * (b + d * confidence)
+    return power.exp() if hasattr(power, "exp") else np.exp(power)  # torch or numpy
 
 
 def tempered(proba, temperature):
-    """Probabilities ``softmax(logits)`` as ``softmax(logits / temperature)``:
-    ``proba ** (1 / temperature)``, rescaled to sum to 1 (float64)."""
+    """Probabilities ``softmax(logits)`` as ``softmax(logits / T)``, with
+    ``T`` from :func:`face_temperatures` (float64). ``temperature`` is a
+    number, or a curve ``(a, b, d)`` read at each row's top probability."""
     from scipy.special import softmax
 
-    logits = np.log(np.maximum(np.asarray(proba, dtype=np.float64), np.finfo(np.float32).tiny))
-    return softmax(logits / temperature, axis=1)
+    proba = np.asarray(proba, dtype=np.float64)
+    logits = np.log(np.maximum(proba, np.finfo(np.float32).tiny))
+    T = face_temperatures(proba.max(axis=1, keepdims=True), temperature)
+    return softmax(logits / T, axis=1)
 
 
 def expected_calibration_error(y_true, proba, classes, n_bins=15):

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_positive_number, check_tta
+from ._metrics import face_temperatures
+from ._validation import check_temperature, check_tta
 
 __all__ = ["export_onnx", "export_graph", "quantize_graph"]
 
@@ -83,8 +84,14 @@ class _Views(torch.nn.Module):
 
 
 def _tempered(logits, temperature):
-    """``logits / temperature``; no node in the graph when it is 1."""
-    return logits if temperature == 1.0 else logits / temperature
+    """``logits / T`` (``T`` from ``face_temperatures``: a number, or a
+    curve read at each face's top probability); no node when it is 1."""
+    if temperature == 1.0:
+        return logits
+    if isinstance(temperature, tuple):
+        confidence = torch.softmax(logits, dim=1).amax(dim=1, keepdim=True)
+        return logits / face_temperatures(confidence, temperature)
+    return logits / temperature
 
 
 def _export(module, inputs, names, dynamic_axes, path, opset_version):
@@ -144,7 +151,7 @@ def export_onnx(classifier, path, *, tta=None, opset_version=17):
     _require_onnx("export_onnx")
     path = Path(path)
     flip = check_tta(classifier.tta if tta is None else tta)
-    temperature = check_positive_number(classifier.temperature, "temperature")
+    temperature = check_temperature(classifier.temperature)
     model = _Probabilities(classifier.module_, flip, temperature).eval().to("cpu")
     try:
         _export(model, (torch.zeros(2, 1, 48, 48),), ["pixels"],
@@ -160,7 +167,7 @@ def export_graph(classifier, *, opset_version=17):
     ``probabilities``."""
     check_is_fitted(classifier, "pixel_mean_")
     _require_onnx("Converting a classifier to ONNX")
-    temperature = check_positive_number(classifier.temperature, "temperature")
+    temperature = check_temperature(classifier.temperature)
     model = _Views(classifier.module_, temperature).eval().to("cpu")
     example = (torch.zeros(2, 1, 48, 48), torch.arange(48).repeat(2, 1))
     with tempfile.TemporaryDirectory() as folder:

@@ -155,14 +155,15 @@ def save_model_file(clf, path):
     import torch
 
     from ._checkpoints import MODEL_FILE_FORMAT
-
-    from ._validation import check_writable_file
+    from ._validation import check_temperature, check_writable_file
 
     target = Path(path)
     check_writable_file(target, "the model file")
-    checkpoint = checkpoint_from_classifier(clf, format=MODEL_FILE_FORMAT,
-                                            defaults={"tta": bool(clf.tta),
-                                                      "temperature": float(clf.temperature)})
+    temperature = check_temperature(clf.temperature)  # a curve is kept as a list
+    checkpoint = checkpoint_from_classifier(
+        clf, format=MODEL_FILE_FORMAT,
+        defaults={"tta": bool(clf.tta), "temperature": (
+            list(temperature) if isinstance(temperature, tuple) else temperature)})
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
                                          dir=target.parent)
     try:

@@ -30,6 +30,23 @@ def check_positive_number(value, name):
     return float(value)
 
 
+def check_temperature(value, name="temperature"):
+    """A probability temperature: a finite number > 0 (returned as a float),
+    or a temperature curve ``(a, b, d)`` of three finite numbers (returned
+    as a tuple of floats; see :func:`fer_sklearn._metrics.face_temperatures`).
+    Anything else is a ValueError naming ``name``."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        items = list(value.ravel()) if isinstance(value, np.ndarray) else list(value)
+        if len(items) == 3 and all(
+                isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_))
+                and np.isfinite(v) for v in items):
+            return tuple(float(v) for v in items)
+        raise ValueError(
+            f"{name} must be a finite number > 0, or a curve (a, b, d) of three finite "
+            f"numbers (T = exp(a + b*c + d*c**2) at top probability c); got {value!r}.")
+    return check_positive_number(value, name)
+
+
 def check_tta(tta):
     """``tta`` as a bool if it is True or False (numpy's too); else a
     ValueError."""

@@ -186,3 +186,11 @@ def test_training_batches_are_shuffled(faces):
     # sorted labels would give the same all-angry first batch every epoch
     assert len({tuple(labels) for labels in record.labels}) == 3
     assert set(record.labels[0]) != {0}
+
+
+def test_a_shipped_teacher_gives_its_network_probabilities_at_temperature_one():
+    from fer_sklearn import load_pretrained
+
+    assert load_pretrained("cnn").temperature != 1.0  # shipped calibrated
+    teacher = FERCNNClassifier(teacher="cnn")._teacher_estimator()
+    assert teacher.temperature == 1.0 and teacher.tta is True
