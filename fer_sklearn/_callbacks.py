@@ -90,8 +90,12 @@ class InitFromPretrained(Callback):
 
     Parameters
     ----------
-    name : str, default="cnn"
-        A shipped model (see :func:`fer_sklearn.pretrained_info`).
+    name : str or path, default="cnn"
+        A shipped model (see :func:`fer_sklearn.pretrained_info`), or the
+        path of a checkpoint that ``scripts/train_pretrained.py`` wrote
+        (``last.pt``), read with ``torch.load(weights_only=True)``: the way
+        to start again from a run's own weights after the shipped model has
+        changed.
 
     Examples
     --------
@@ -110,13 +114,13 @@ class InitFromPretrained(Callback):
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         if len(net.history):
             return  # partial_fit going on: keep what was learned
-        from ._checkpoints import dequantize, shipped_checkpoint
+        from ._checkpoints import dequantize
 
-        entry, checkpoint = shipped_checkpoint(self.name)
+        checkpoint = self._checkpoint()
         classes = list(checkpoint["classes"])
         if classes != list(net.classes_):
             raise ValueError(
-                f"InitFromPretrained({self.name!r}): the shipped model knows the "
+                f"InitFromPretrained({self.name!r}): the model knows the "
                 f"classes {classes}; y has {net.classes_.tolist()}."
             )
         try:
@@ -124,7 +128,7 @@ class InitFromPretrained(Callback):
                 dequantize(checkpoint["state_dict"], checkpoint.get("scales")))
         except RuntimeError as exc:
             raise ValueError(
-                f"InitFromPretrained({self.name!r}): the shipped network "
+                f"InitFromPretrained({self.name!r}): the network "
                 f"({checkpoint['network']}, {checkpoint['module_params']}) does not "
                 f"fit this classifier's ({type(net.module_.network).__name__}, "
                 f"{net.get_params_for('module')})."
@@ -133,3 +137,22 @@ class InitFromPretrained(Callback):
         net.pixel_mean_, net.pixel_std_ = mean, std
         net.module_.pixel_mean.fill_(mean)
         net.module_.pixel_std.fill_(std)
+
+    def _checkpoint(self):
+        """The checkpoint dict of the shipped model or of the file named."""
+        import os
+
+        from ._checkpoints import check_checkpoint, shipped_checkpoint
+        from ._shipped import pretrained_info
+
+        if isinstance(self.name, str) and self.name.lower() in pretrained_info():
+            return shipped_checkpoint(self.name)[1]
+        if not isinstance(self.name, (str, os.PathLike)) or not os.path.isfile(self.name):
+            raise ValueError(
+                f"InitFromPretrained({self.name!r}): expected a shipped model "
+                f"({sorted(pretrained_info())}) or the path of a checkpoint file; "
+                "found neither.")
+        import torch
+
+        checkpoint = torch.load(self.name, map_location="cpu", weights_only=True)
+        return check_checkpoint(checkpoint, str(self.name))

@@ -88,9 +88,9 @@ RECIPES = {
     # ReNet: GRU sweeps along rows and columns of patches, no convolution
     # (the rnn shipped before renet-distill)
     "renet": dict(_RENET, max_epochs=35),
-    # the shipped rnn: ReNet distilled from the shipped cnn-ensemble (its
-    # flip-averaged probabilities on the training faces, computed once
-    # inside fit), as the default CNN was: weight 0.8, temperature 2; 50
+    # the rnn shipped before renet-distill-tune: ReNet distilled from the
+    # shipped cnn-ensemble (its flip-averaged probabilities on the training
+    # faces, computed once inside fit), as the default CNN was: weight 0.8, temperature 2; 50
     # epochs (the plain ReNet had 35), the last two on flips only. On one
     # CPU thread: 17 minutes of teacher, then 100 to 135 s an epoch
     "renet-distill": dict(
@@ -101,10 +101,12 @@ RECIPES = {
         distill_weight=0.8,
         distill_temperature=2.0,
     ),
-    # renet-distill trained on: 20 more epochs from the shipped rnn's
-    # weights, the same teacher and loss, one-cycle to a third of the first
-    # run's peak rate, the last two epochs on flips only; fear (code 2)
-    # weighs twice in the label part of the loss
+    # the shipped rnn: renet-distill trained on, 20 more epochs from its
+    # weights (init: the rnn shipped at the time, which was renet-distill's
+    # run; train_pretrained.py --init PATH starts from a run's last.pt), the
+    # same teacher and loss, one-cycle to a third of the first run's peak
+    # rate, the last two epochs on flips only; fear (code 2) weighs twice
+    # in the label part of the loss
     "renet-distill-tune": dict(
         _RENET,
         init="rnn",

@@ -105,14 +105,19 @@ class ValidationLog(Callback):
 
 
 def init_record(name):
-    """What a fine-tuning run started from: the shipped model's name, the
-    sha256 of its weights and the records of the runs that trained them."""
-    if name is None:
-        return None
+    """What a fine-tuning run started from: for a shipped model, its name,
+    the sha256 of its weights and the records of the runs that trained
+    them; for a checkpoint file of an earlier run, its path (whose folder
+    holds that run's log)."""
+    from fer_sklearn import pretrained_info
     from fer_sklearn._shipped import read_verified
 
+    if name is None:
+        return None
+    if name.lower() not in pretrained_info():
+        return str(name)
     entry, _ = read_verified(name)
-    return dict(shipped=name, sha256=entry["sha256"], runs=entry["runs"])
+    return dict(shipped=name.lower(), sha256=entry["sha256"], runs=entry["runs"])
 
 
 def main(argv=None):
@@ -130,8 +135,9 @@ def main(argv=None):
                         help="override an estimator parameter of the recipe, e.g. "
                              "module__init='\"torch\"' or rescale=null (ablations)")
     parser.add_argument("--init", default=None, metavar="MODEL",
-                        help="start from this shipped model's weights instead of the "
-                             "recipe's init (fine-tuning recipes)")
+                        help="start from this shipped model's weights, or from a "
+                             "checkpoint file of an earlier run (its last.pt), instead "
+                             "of the recipe's init (fine-tuning recipes)")
     parser.add_argument("--limit", type=int, default=None,
                         help="train on the first N Training rows only (smoke tests)")
     args = parser.parse_args(argv)

@@ -175,11 +175,11 @@ def test_init_from_pretrained_refuses_other_classes_or_networks(sample):
 
     X, y = sample.data[:64], sample.target[:64]
     init = [("init", InitFromPretrained("cnn"))]
-    with pytest.raises(ValueError, match=r"InitFromPretrained\('cnn'\): the shipped model knows "
+    with pytest.raises(ValueError, match=r"InitFromPretrained\('cnn'\): the model knows "
                                          r"the classes \[0, 1, 2, 3, 4, 5, 6\]; y has \[0, 2, 3"):
         FERCNNClassifier(max_epochs=1, callbacks=init).fit(
             X, LabelMerger().fit_transform(y))
-    with pytest.raises(ValueError, match=r"the shipped network \(fernet, .*does not fit this "
+    with pytest.raises(ValueError, match=r"the network \(fernet, .*does not fit this "
                                          r"classifier's \(FERNet, \{'width': 8\}\)"):
         FERCNNClassifier(max_epochs=1, module__width=8, callbacks=init).fit(X, y)
 
@@ -256,3 +256,23 @@ def test_save_model_file_checks_the_path_first(tmp_path):
 def test_the_manifest_says_how_long_a_files_training_curve_is(name):
     # demo --out on the ONNX engine reads the torch weights only for a curve
     assert pretrained_info(name)["history_epochs"] == len(load_pretrained(name).history)
+
+
+def test_init_from_a_checkpoint_file_of_an_earlier_run(sample, tmp_path):
+    from fer_sklearn._pretrained import checkpoint_from_classifier
+    from fer_sklearn.callbacks import InitFromPretrained
+
+    X, y = sample.data[:64], sample.target[:64]
+    earlier = FERCNNClassifier(max_epochs=1, module__width=8, random_state=0).fit(X, y)
+    torch.save(checkpoint_from_classifier(earlier), tmp_path / "last.pt")
+    # at a learning rate of 0 the weights stay those it started from
+    later = FERCNNClassifier(max_epochs=1, module__width=8, random_state=1, lr=0.0,
+                             callbacks=[("init", InitFromPretrained(tmp_path / "last.pt"))])
+    later.fit(X, y)
+    for (name, started), (_, trained) in zip(earlier.module_.network.named_parameters(),
+                                             later.module_.network.named_parameters()):
+        assert torch.equal(started, trained), name
+    with pytest.raises(ValueError, match=r"expected a shipped model .* or the path of a "
+                                         r"checkpoint file; found neither"):
+        FERCNNClassifier(max_epochs=1, callbacks=[
+            ("init", InitFromPretrained(tmp_path / "missing.pt"))]).fit(X, y)
