@@ -4,9 +4,12 @@ What a probability means: calibration
 
 A model is calibrated when, among the faces it gives a probability of 0.8,
 about 80% are right. The shipped models carry a ``temperature`` fitted on
-PublicTest that makes their probabilities so (the networks, trained with
-label smoothing, are under-confident out of the box); ``temperature=1``
-gives the raw probabilities back. The labels are the same either way.
+PublicTest that makes their probabilities so: one number, or (for the
+shipped ``cnn``) a curve ``(a, b, d)`` that gives each face
+``T = exp(a + b*c + d*c**2)`` at its top probability ``c``, because the
+network, trained with label smoothing, is too unsure of its surest faces
+and about right in the middle. ``temperature=1`` gives the raw
+probabilities back. The labels are the same either way.
 """
 
 # %%
