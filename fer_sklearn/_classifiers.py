@@ -857,7 +857,8 @@ mixed_precision : bool, default=False
     AVX-512 BF16, slower on others.
 teacher : str, fitted classifier or None, default=None
     Knowledge distillation: the name of a shipped model (e.g.
-    ``"cnn-ensemble"``, loaded in ``fit``) or a fitted classifier with
+    ``"cnn-ensemble"``, loaded in ``fit`` with its shipped ``tta`` and
+    temperature 1: its network's own probabilities) or a fitted classifier with
     ``predict_proba`` and the same ``classes_`` as ``y``, whose
     probabilities on the training faces (computed once per ``fit``) the
     network also learns from. Wrap a fitted teacher in

@@ -90,9 +90,10 @@ RECIPES = {
     "renet": dict(_RENET, max_epochs=35),
     # the rnn shipped before renet-distill-tune: ReNet distilled from the
     # shipped cnn-ensemble (its flip-averaged probabilities on the training
-    # faces, computed once inside fit), as the default CNN was: weight 0.8, temperature 2; 50
-    # epochs (the plain ReNet had 35), the last two on flips only. On one
-    # CPU thread: 17 minutes of teacher, then 100 to 135 s an epoch
+    # faces, computed once inside fit), as the default CNN was: weight 0.8,
+    # temperature 2; 50 epochs (the plain ReNet had 35), the last two on
+    # flips only. On one CPU thread: 17 minutes of teacher, then 100 to 135 s
+    # an epoch
     "renet-distill": dict(
         _RENET,
         max_epochs=50,
@@ -218,8 +219,10 @@ def make_classifier(name, *, max_epochs=None, n_samples=None, callbacks=(), init
         of an epoch; required unless the recipe's ``schedule`` is None.
     callbacks : sequence of (name, callback)
         Extra skorch callbacks.
-    init : str, optional
-        A shipped model to start from instead of the recipe's ``init``.
+    init : str or path, optional
+        What to start from instead of the recipe's ``init``: a shipped model,
+        or a checkpoint file of an earlier run (see
+        :class:`~fer_sklearn.callbacks.InitFromPretrained`).
     **params
         Estimator parameters that override the recipe's. A list given as
         ``criterion__weight`` (one weight per class, in ``classes_`` order)

@@ -79,6 +79,12 @@ def errors(y, proba, classes, merger, seven):
     return scores
 
 
+def averaged(reports):
+    """The mean of each figure over several reports of ``errors``, rounded."""
+    return {key: round(float(np.mean([report[key] for report in reports])), 4)
+            for key in reports[0]}
+
+
 class Precomputed(ClassifierMixin, BaseEstimator):
     """A fitted model's probabilities, looked up by row number: ``X`` is a
     column of row indices into ``proba`` (the networks run once)."""
@@ -188,10 +194,8 @@ def main(argv=None):
         by_half = [errors(y[rows], proba[rows], clf.classes_, merger, seven)
                    for rows in halves]
         report = {"before": {
-            "halves": {k: round(float(np.mean([half[k] for half in by_half])), 4)
-                       for k in by_half[0]},
-            "whole": {k: round(v, 4)
-                      for k, v in errors(y, proba, clf.classes_, merger, seven).items()}}}
+            "halves": averaged(by_half),
+            "whole": averaged([errors(y, proba, clf.classes_, merger, seven)])}}
         print(f"{name}: {len(X)} PublicTest faces")
         for part in ("halves", "whole"):
             print(f"  temperature 1, {part:6s}: " + ", ".join(
@@ -212,10 +216,8 @@ def main(argv=None):
             report[form] = {
                 "value": fitted[form],
                 "even rows, odd rows": folds,
-                "halves": {k: round(float(np.mean([half[k] for half in by_half])), 4)
-                           for k in by_half[0]},
-                "whole": {k: round(v, 4) for k, v in
-                          errors(y, held_out, clf.classes_, merger, seven).items()},
+                "halves": averaged(by_half),
+                "whole": averaged([errors(y, held_out, clf.classes_, merger, seven)]),
                 "labels_changed": {
                     "model's classes": int(np.sum(proba.argmax(axis=1) != after.argmax(axis=1))),
                     "6 classes merged": int(np.sum(

@@ -212,3 +212,26 @@ def test_a_recipe_takes_class_weights_as_a_list():
     other = _recipes.make_classifier("renet-distill-tune", n_samples=128, init="cnn",
                                      criterion__weight=None)
     assert other.callbacks[-1][1].name == "cnn" and other.criterion__weight is None
+
+
+def test_calibrate_temperature_fits_both_forms_and_keeps_the_labels(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from fer_sklearn import load_fer2013_sample
+
+    monkeypatch.setenv("FER_SKLEARN_DATA", str(tmp_path / "data_home"))
+    sample = load_fer2013_sample()  # 900 PublicTest faces
+    lines = ["emotion,pixels,Usage"] + [
+        f"{label},{' '.join(map(str, face))},PublicTest"
+        for label, face in zip(sample.target, sample.data[:300])]
+    data = tmp_path / "fer2013.csv"
+    data.write_text("\n".join(lines) + "\n")
+    calibrate = script("calibrate_temperature")
+    table, plot = tmp_path / "calibration.csv", tmp_path / "calibration.png"
+    calibrate.main(["cnn", "--data", str(data), "--csv", str(table), "--plot", str(plot)])
+    (row,) = pd.read_csv(table).to_dict("records")
+    assert row["model"] == "cnn" and row["ships"] in ("number", "curve", "1")
+    assert row["labels changed (model's classes)"] == 0
+    for column in ("ECE 6, temperature 1", "ECE 6, one number", "ECE 6, curve"):
+        assert 0 <= row[column] < 1
+    assert plot.stat().st_size > 0
