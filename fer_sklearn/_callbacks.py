@@ -138,6 +138,14 @@ class InitFromPretrained(Callback):
         net.module_.pixel_mean.fill_(mean)
         net.module_.pixel_std.fill_(std)
 
+    def shipped_name(self):
+        """The shipped model named (lower case), or None for a checkpoint file."""
+        from ._shipped import pretrained_info
+
+        if isinstance(self.name, str) and self.name.lower() in pretrained_info():
+            return self.name.lower()
+        return None
+
     def _checkpoint(self):
         """The checkpoint dict of the shipped model or of the file named."""
         import os
@@ -145,7 +153,7 @@ class InitFromPretrained(Callback):
         from ._checkpoints import check_checkpoint, shipped_checkpoint
         from ._shipped import pretrained_info
 
-        if isinstance(self.name, str) and self.name.lower() in pretrained_info():
+        if self.shipped_name() is not None:
             return shipped_checkpoint(self.name)[1]
         if not isinstance(self.name, (str, os.PathLike)) or not os.path.isfile(self.name):
             raise ValueError(

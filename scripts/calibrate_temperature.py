@@ -139,15 +139,12 @@ def fit_curve(proba, classes, rows, y, start=1.0):
     return tuple(round(float(value), 6) for value in found.x)
 
 
-def fitters(proba, classes):
-    """The two forms, each a function of (rows, labels) -> a temperature."""
-    def number(rows, y):
-        return round(fit_temperature(proba, classes, rows, y), 6)
-
-    def curve(rows, y):
-        return fit_curve(proba, classes, rows, y, start=fit_temperature(proba, classes, rows, y))
-
-    return {"number": number, "curve": curve}
+def fit_both(proba, classes, rows, y):
+    """Both forms fitted on ``proba[rows]`` against ``y``: ``{"number": T,
+    "curve": (a, b, d)}``; the curve's search starts from the number."""
+    number = fit_temperature(proba, classes, rows, y)
+    return {"number": round(number, 6),
+            "curve": fit_curve(proba, classes, rows, y, start=number)}
 
 
 def calibrated_floor(confidence, n_faces, repeats=300, seed=0):
@@ -200,14 +197,17 @@ def main(argv=None):
         for part in ("halves", "whole"):
             print(f"  temperature 1, {part:6s}: " + ", ".join(
                 f"{k} {v:.4f}" for k, v in report["before"][part].items()))
+        # fitted on every face, on the even rows and on the odd rows
+        on_all, *on_halves = (fit_both(proba, clf.classes_, rows, y[rows])
+                              for rows in (every, *halves))
         fitted, held = {}, {}
-        for form, fit in fitters(proba, clf.classes_).items():
-            fitted[form] = fit(every, y)
-            folds, by_half = [], []
+        for form in ("number", "curve"):
+            fitted[form] = on_all[form]
+            folds = [fits[form] for fits in on_halves]
+            by_half = []
             held_out = np.empty_like(proba)
-            for fit_rows, report_rows in (halves, halves[::-1]):
-                value = fit(fit_rows, y[fit_rows])
-                folds.append(value)
+            # each half tempered by what was fitted on the other
+            for value, report_rows in zip(folds, halves[::-1]):
                 held_out[report_rows] = tempered(proba[report_rows], value)
                 by_half.append(errors(y[report_rows], held_out[report_rows], clf.classes_,
                                       merger, seven))
@@ -230,10 +230,9 @@ def main(argv=None):
                 print(f"    cross-fitted, {part:6s}: " + ", ".join(
                     f"{k} {v:.4f}" for k, v in report[form][part].items()))
             print(f"    labels changed on all faces: {report[form]['labels_changed']}")
-        floors = {}
-        for part, n_faces in (("halves", len(halves[0])), ("whole", len(X))):
-            six = six_classes(held["curve"], clf.classes_, merger)
-            floors[part] = round(calibrated_floor(six.max(axis=1), n_faces), 4)
+        top = six_classes(held["curve"], clf.classes_, merger).max(axis=1)
+        floors = {part: round(calibrated_floor(top, n_faces), 4)
+                  for part, n_faces in (("halves", len(halves[0])), ("whole", len(X)))}
         print(f"  a perfectly calibrated model with these top probabilities would score "
               f"ECE {floors['halves']:.4f} on {len(halves[0])} faces and "
               f"{floors['whole']:.4f} on {len(X)} (6 classes; sampling noise)")

@@ -104,20 +104,22 @@ class ValidationLog(Callback):
                 np.mean(self.snapshot_probs_, axis=0).argmax(1) == index)))
 
 
-def init_record(name):
-    """What a fine-tuning run started from: for a shipped model, its name,
-    the sha256 of its weights and the records of the runs that trained
-    them; for a checkpoint file of an earlier run, its path (whose folder
-    holds that run's log)."""
-    from fer_sklearn import pretrained_info
+def init_record(clf):
+    """What a fine-tuning run started from (its ``InitFromPretrained``
+    callback, None without one): for a shipped model, its name, the sha256
+    of its weights and the records of the runs that trained them; for a
+    checkpoint file of an earlier run, its path (whose folder holds that
+    run's log)."""
     from fer_sklearn._shipped import read_verified
 
-    if name is None:
+    init = dict(clf.callbacks or []).get("init")
+    if init is None:
         return None
-    if name.lower() not in pretrained_info():
-        return str(name)
+    name = init.shipped_name()
+    if name is None:
+        return str(init.name)
     entry, _ = read_verified(name)
-    return dict(shipped=name.lower(), sha256=entry["sha256"], runs=entry["runs"])
+    return dict(shipped=name, sha256=entry["sha256"], runs=entry["runs"])
 
 
 def main(argv=None):
@@ -201,7 +203,7 @@ def main(argv=None):
         overrides=overrides,
         seed=args.seed,
         epochs=epochs,
-        init=init_record(args.init or recipe.get("init")),
+        init=init_record(clf),
         threads=args.threads,
         torch=torch.__version__,
         n_train=len(X),
