@@ -4,7 +4,7 @@ import math
 
 from skorch.callbacks import Callback
 
-__all__ = ["CosineLR", "InitFromPretrained", "SettleAugmentation"]
+__all__ = ["CosineLR", "InitFromPretrained", "SettleAugmentation", "TrainingState"]
 
 
 class CosineLR(Callback):
@@ -32,9 +32,10 @@ class CosineLR(Callback):
 class SettleAugmentation(Callback):
     """Train the last ``epochs`` epochs of each stage on flips only.
 
-    Shifts, rotations and zooms are turned off for those epochs (the
-    classifier's ``augment_shift``, ``augment_rotation`` and ``augment_zoom``
-    are set to 0, and restored when training ends), so that the network
+    Shifts, rotations, zooms, aspect changes and photo shifts are turned off
+    for those epochs (the classifier's ``augment_shift``,
+    ``augment_rotation``, ``augment_zoom``, ``augment_aspect`` and
+    ``augment_photo`` are set to 0, and restored when training ends), so that the network
     finishes each stage on faces framed as they come at prediction time;
     random flips stay as configured. By default the one stage is the whole
     ``fit`` call; ``stage_ends`` names the epochs that end stages (e.g. the
@@ -51,7 +52,8 @@ class SettleAugmentation(Callback):
         None: ``max_epochs``.
     """
 
-    _SETTINGS = ("augment_shift", "augment_rotation", "augment_zoom")
+    _SETTINGS = ("augment_shift", "augment_rotation", "augment_zoom", "augment_aspect",
+                 "augment_photo")
 
     def __init__(self, epochs=2, stage_ends=None):
         self.epochs = epochs
@@ -164,3 +166,138 @@ class InitFromPretrained(Callback):
 
         checkpoint = torch.load(self.name, map_location="cpu", weights_only=True)
         return check_checkpoint(checkpoint, str(self.name))
+
+
+class TrainingState(Callback):
+    """Save all a fit needs to go on where it stopped; resume from it.
+
+    At the end of every epoch the callback writes ``f_state``: the
+    network's weights, the optimizer's and criterion's state, the
+    learning-rate scheduler's step, ``history``, torch's global random
+    state and the classifier's augmentation generator, and the state of
+    the other callbacks (their best scores; ``state_dict()`` of those that
+    have one). A fit that was stopped (a killed process, a session that
+    ended) goes on with the same estimator, data and callbacks and
+    ``resume=True``: ``fit(X, y, epochs=max_epochs - TrainingState.epochs_done(f_state))``
+    restores it all before the first epoch and trains the epochs left,
+    which then give the weights, history and predictions an uninterrupted
+    fit gives (on the same machine and thread count).
+
+    It must be the last callback (skorch's epoch table, which holds no
+    state, may follow it), so that the others have started before it
+    restores their state and have ended their epoch before it saves it.
+
+    Parameters
+    ----------
+    f_state : str or path
+        The file to write (replaced atomically each epoch) and resume from.
+    resume : bool, default=False
+        Restore the state in ``f_state`` at the start of ``fit``; a missing
+        file is an error.
+    """
+
+    def __init__(self, f_state, resume=False):
+        self.f_state = f_state
+        self.resume = resume
+
+    @staticmethod
+    def epochs_done(f_state):
+        """Epochs a saved state has trained (0 when there is no file)."""
+        import os
+
+        import torch
+
+        if not os.path.exists(f_state):
+            return 0
+        return int(torch.load(f_state, map_location="cpu", weights_only=True)["epoch"])
+
+    def _others(self, net):
+        return [(name, cb) for name, cb in net.callbacks_ if cb is not self]
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        from skorch.callbacks import PrintLog
+
+        names = [name for name, _ in net.callbacks_]
+        position = [cb for _, cb in net.callbacks_].index(self)
+        later = [name for name, cb in net.callbacks_[position + 1:]
+                 if not isinstance(cb, PrintLog)]
+        if later:
+            raise ValueError(
+                "TrainingState must be the last callback but the epoch table (it "
+                f"restores and saves the others' state); it is followed by {later} "
+                f"(callbacks: {names}).")
+        if self.resume:
+            self._restore(net)
+
+    def on_epoch_end(self, net, **kwargs):
+        import json
+        import os
+
+        import torch
+
+        callbacks = {}
+        for name, cb in self._others(net):
+            part = {}
+            if hasattr(cb, "best_score_"):
+                part["best_score"] = float(cb.best_score_)
+            if hasattr(cb, "lr_scheduler_"):  # skorch's LRScheduler
+                part["scheduler"] = cb.lr_scheduler_.state_dict()
+                part["batch_idx"] = int(cb.batch_idx_)
+            if hasattr(cb, "state_dict"):
+                part["own"] = cb.state_dict()
+            if part:
+                callbacks[name] = part
+        state = dict(
+            epoch=len(net.history),
+            module=net.module_.state_dict(),
+            optimizer=net.optimizer_.state_dict(),
+            criterion=net.criterion_.state_dict(),
+            history=json.dumps(net.history.to_list(), default=_plain),
+            torch_rng=torch.get_rng_state(),
+            augment_rng=net.augment_generator_.get_state(),
+            callbacks=callbacks,
+        )
+        partial = f"{self.f_state}.partial"
+        torch.save(state, partial)
+        os.replace(partial, self.f_state)
+
+    def _restore(self, net):
+        import json
+        import os
+
+        import torch
+        from skorch.history import History
+
+        if not os.path.exists(self.f_state):
+            raise ValueError(f"TrainingState(resume=True): there is no saved state at "
+                             f"{self.f_state!r} to resume from.")
+        state = torch.load(self.f_state, map_location="cpu", weights_only=True)
+        net.module_.load_state_dict(state["module"])
+        net.optimizer_.load_state_dict(state["optimizer"])
+        net.criterion_.load_state_dict(state["criterion"])
+        net.history_ = History(json.loads(state["history"]))
+        torch.set_rng_state(state["torch_rng"])
+        net.augment_generator_.set_state(state["augment_rng"])
+        others = dict(self._others(net))
+        for name, part in state["callbacks"].items():
+            if name not in others:
+                raise ValueError(f"TrainingState: the saved state has a callback {name!r} "
+                                 f"that this estimator lacks ({sorted(others)}).")
+            cb = others[name]
+            if "best_score" in part:
+                cb.best_score_ = part["best_score"]
+            if "scheduler" in part:
+                cb.lr_scheduler_.load_state_dict(part["scheduler"])
+                cb.batch_idx_ = part["batch_idx"]
+            if "own" in part:
+                cb.load_state_dict(part["own"])
+
+
+def _plain(value):
+    """numpy scalars in history, as JSON numbers."""
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"history holds a {type(value).__name__}, which TrainingState "
+                    "cannot save")

@@ -35,7 +35,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from ._augment import flip_horizontal, random_affine
+from ._augment import flip_horizontal, random_affine, random_photo
 from ._checkpoints import check_checkpoint, dequantize
 from ._callbacks import CosineLR
 from ._metrics import tempered
@@ -148,6 +148,8 @@ class _FERClassifierBase(NeuralNetClassifier):
         augment_shift=0.1,
         augment_rotation=10.0,
         augment_zoom=0.1,
+        augment_aspect=0.0,
+        augment_photo=0.0,
         augment_flip=True,
         tta=False,
         lr_schedule="cosine",
@@ -174,6 +176,8 @@ class _FERClassifierBase(NeuralNetClassifier):
         self.augment_shift = augment_shift
         self.augment_rotation = augment_rotation
         self.augment_zoom = augment_zoom
+        self.augment_aspect = augment_aspect
+        self.augment_photo = augment_photo
         self.augment_flip = augment_flip
         self.tta = tta
         self.lr_schedule = lr_schedule
@@ -243,6 +247,15 @@ class _FERClassifierBase(NeuralNetClassifier):
         if not float(self.distill_temperature) > 0.0:
             raise ValueError(
                 f"distill_temperature must be > 0; got {self.distill_temperature!r}."
+            )
+        if not 0.0 <= float(self.augment_photo) <= 1.0:
+            raise ValueError(
+                f"augment_photo must be a probability in [0, 1]; got {self.augment_photo!r}."
+            )
+        if not float(self.augment_aspect) >= 0.0:
+            raise ValueError(
+                f"augment_aspect must be >= 0 (0.4: faces 1/1.4 to 1.4 times as wide); "
+                f"got {self.augment_aspect!r}."
             )
         if self.rescale is not None and not (
             isinstance(self.rescale, (int, float, np.number))
@@ -615,14 +628,17 @@ class _FERClassifierBase(NeuralNetClassifier):
             )
 
     def _augment(self, Xi):
-        return random_affine(
+        generator = getattr(self, "augment_generator_", None)
+        Xi = random_affine(
             Xi,
             shift=self.augment_shift,
             rotation=self.augment_rotation,
             zoom=self.augment_zoom,
+            aspect=self.augment_aspect,
             flip=self.augment_flip,
-            generator=getattr(self, "augment_generator_", None),
+            generator=generator,
         )
+        return random_photo(Xi, self.augment_photo, generator=generator)
 
     def _autocast(self):
         device = torch.device(self.device).type if self.device else "cpu"
@@ -802,6 +818,13 @@ class _FERClassifierBase(NeuralNetClassifier):
         state.pop("augment_generator_", None)
         return state
 
+    def __setstate__(self, state):
+        # pickled before these parameters existed: their defaults, which
+        # are what those versions did
+        state.setdefault("augment_aspect", 0.0)
+        state.setdefault("augment_photo", 0.0)
+        super().__setstate__(state)
+
 
 _CNN_DOC = """Convolutional network classifier for 48x48 faces (skorch).
 
@@ -840,8 +863,17 @@ augment_rotation : float, default=10.0
     Largest random rotation in degrees (training only).
 augment_zoom : float, default=0.1
     Largest random relative zoom (training only).
+augment_aspect : float, default=0.0
+    Largest random change of a face's width against its height, on a log
+    scale (0.4: from 1/1.4 to 1.4 times as wide; training only), as photos
+    squashed or stretched come.
+augment_photo : float in [0, 1], default=0.0
+    Chance that a training face also gets one photo shift of random
+    strength: a Gaussian or motion blur, JPEG compression, low light, a
+    gamma curve, light from one side, noise or a lower resolution (see
+    ``fer_sklearn._augment.random_photo``).
 augment_flip : bool, default=True
-    Random horizontal flips (training only). Set all four to 0/False to
+    Random horizontal flips (training only). Set them all to 0/False to
     train without augmentation.
 tta : bool, default=False
     Test-time augmentation: average the logits of each face and its mirror
@@ -973,6 +1005,8 @@ class FERCNNClassifier(_FERClassifierBase):
         augment_shift=0.1,
         augment_rotation=10.0,
         augment_zoom=0.1,
+        augment_aspect=0.0,
+        augment_photo=0.0,
         augment_flip=True,
         tta=False,
         lr_schedule="cosine",
@@ -1034,6 +1068,8 @@ class FERRNNClassifier(_FERClassifierBase):
         augment_shift=0.1,
         augment_rotation=10.0,
         augment_zoom=0.1,
+        augment_aspect=0.0,
+        augment_photo=0.0,
         augment_flip=True,
         tta=False,
         lr_schedule="cosine",

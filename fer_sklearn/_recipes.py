@@ -73,6 +73,31 @@ RECIPES = {
         distill_weight=0.8,
         distill_temperature=2.0,
     ),
+    # the default CNN trained to hold on photos that differ from FER2013: the
+    # shipped cnn fine-tuned, 10 epochs from its weights (init), distilled
+    # from the shipped cnn-ensemble's probabilities on the clean faces while
+    # it sees them rotated (up to 30 degrees), zoomed (0.7 to 1.3), squashed
+    # or stretched (1/1.4 to 1.4 as wide) and, half of them, with a photo
+    # shift (blur, JPEG, light, noise, resolution: see _augment.random_photo),
+    # photo shifts reaching past benchmarks/bench_robustness.py's strongest
+    # severities, the geometric ones about as far;
+    # one-cycle to 0.02 (a fifth of the first run's peak), the last two
+    # epochs on flips only
+    "cnn-robust": dict(
+        _FERNET,
+        kind="cnn",
+        init="cnn",
+        max_epochs=10,
+        lr=0.02,
+        settle_epochs=2,
+        teacher="cnn-ensemble",
+        distill_weight=0.8,
+        distill_temperature=2.0,
+        augment_rotation=30.0,
+        augment_zoom=0.3,
+        augment_aspect=0.4,
+        augment_photo=0.5,
+    ),
     # six snapshots of one run: 42 epochs one-cycle, then 5 warm restarts
     # of 7 epochs from lr 0.02; a snapshot at the end of each stage
     "cnn-snapshot": dict(

@@ -1,5 +1,5 @@
 """skorch callbacks of fer_sklearn."""
 
-from ._callbacks import CosineLR, InitFromPretrained, SettleAugmentation
+from ._callbacks import CosineLR, InitFromPretrained, SettleAugmentation, TrainingState
 
-__all__ = ["CosineLR", "InitFromPretrained", "SettleAugmentation"]
+__all__ = ["CosineLR", "InitFromPretrained", "SettleAugmentation", "TrainingState"]

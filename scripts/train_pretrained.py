@@ -7,8 +7,13 @@ classes; 6 for the study). PublicTest is read only at the epochs named by
 ``--score-every`` (and at the last epoch, and at each snapshot), to log
 validation accuracy; PrivateTest is never read. The script saves, next to
 the log, checkpoints in the form ``export_pretrained.py`` ships
-(``last.pt``, ``snapshot<k>.pt``), and skorch's own ``Checkpoint`` of the
-estimator every epoch (``params.pt``, ``history.json``).
+(``last.pt``, ``snapshot<k>.pt``), skorch's own ``Checkpoint`` of the
+estimator every epoch (``params.pt``, ``history.json``), and the whole
+training state every epoch (``resume.pt``, by
+:class:`fer_sklearn.callbacks.TrainingState`): a run that was stopped goes on
+with ``--resume`` (same recipe and options) and ends as an uninterrupted
+run would. A teacher's probabilities are computed once per run folder
+(``teacher_proba.npy``).
 
 Examples
 --------
@@ -43,6 +48,7 @@ from skorch.helper import predefined_split
 
 from fer_sklearn import LabelMerger
 from fer_sklearn._pretrained import checkpoint_from_classifier
+from fer_sklearn.callbacks import TrainingState
 from fer_sklearn._recipes import RECIPES, make_classifier, snapshot_epochs
 from fer_sklearn.datasets import load_fer2013
 
@@ -67,8 +73,20 @@ class ValidationLog(Callback):
         self.snapshot_at = list(snapshot_at)
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        self.started_ = time.perf_counter()
+        # begun_: when this process's training began (started_ goes back by
+        # the time trained before, when a run is resumed)
+        self.begun_ = self.started_ = time.perf_counter()
         self.snapshot_probs_ = []
+
+    def state_dict(self):
+        """What a resumed run needs (``TrainingState``): the time trained so
+        far and the snapshots' PublicTest probabilities."""
+        return dict(elapsed=time.perf_counter() - self.started_,
+                    snapshot_probs=[torch.from_numpy(p) for p in self.snapshot_probs_])
+
+    def load_state_dict(self, state):
+        self.started_ = time.perf_counter() - state["elapsed"]
+        self.snapshot_probs_ = [p.numpy() for p in state["snapshot_probs"]]
 
     def on_epoch_end(self, net, **kwargs):
         epoch = len(net.history)
@@ -122,6 +140,38 @@ def init_record(clf):
     return dict(shipped=name, sha256=entry["sha256"], runs=entry["runs"])
 
 
+def teacher_probabilities(clf, X, y, args):
+    """The recipe's teacher's probabilities on the training faces, as ``fit``
+    computes them, computed once per run folder (``teacher_proba.npy``, also
+    read by a resumed run) or read from ``--teacher-proba``; None without a
+    teacher. ``fit`` computes them with torch's random state kept aside, so
+    passing them gives the same training as leaving them to ``fit``."""
+    if clf.teacher is None:
+        return None
+    cached = args.teacher_proba or args.out / "teacher_proba.npy"
+    if cached.exists():
+        proba = np.load(cached)
+        if proba.shape[0] != len(X):
+            raise SystemExit(f"{cached}: {proba.shape[0]} rows of teacher probabilities "
+                             f"for {len(X)} training faces (another --limit?)")
+        return proba
+    # the labels' classes, learned as fit learns them (fit learns them again)
+    images, _ = clf._fit_preprocessing(X, y)
+    proba = clf._soft_targets(images, None)
+    np.save(args.out / "teacher_proba.npy", proba)
+    return proba
+
+
+def record_segment(out, first_epoch, epochs, wall):
+    """Append this process's share of the run (epochs first_epoch+1..epochs,
+    its wall time) to ``OUT/segments.json``; all segments so far."""
+    path = out / "segments.json"
+    segments = json.loads(path.read_text()) if path.exists() and first_epoch else []
+    segments.append(dict(first_epoch=first_epoch + 1, last_epoch=epochs, wall_seconds=wall))
+    path.write_text(json.dumps(segments, indent=1))
+    return segments
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("recipe", choices=sorted(RECIPES))
@@ -142,6 +192,14 @@ def main(argv=None):
                              "of the recipe's init (fine-tuning recipes)")
     parser.add_argument("--limit", type=int, default=None,
                         help="train on the first N Training rows only (smoke tests)")
+    parser.add_argument("--resume", action="store_true",
+                        help="go on from the last epoch saved in OUT/resume.pt (a run "
+                             "that was stopped), with the same recipe and options: the "
+                             "result is that of an uninterrupted run")
+    parser.add_argument("--teacher-proba", type=Path, default=None, metavar="NPY",
+                        help="the teacher's probabilities on the training faces, saved "
+                             "by an earlier run of the same teacher (its "
+                             "OUT/teacher_proba.npy), instead of computing them")
     args = parser.parse_args(argv)
     overrides = {}
     for item in args.param:
@@ -172,6 +230,10 @@ def main(argv=None):
         ("checkpoint", Checkpoint(monitor=None, dirname=str(args.out),
                                   f_optimizer=None, f_criterion=None)),
     ]
+    state_file = args.out / "resume.pt"
+    done = TrainingState.epochs_done(state_file) if args.resume else 0
+    if args.resume and not done:
+        parser.error(f"--resume: there is no saved state in {state_file}")
     split = {}
     if recipe.get("validation") == "publictest":
         # the study's protocol: PublicTest as Keras' validation_data, scored
@@ -188,13 +250,18 @@ def main(argv=None):
         **split,
         **overrides,
     )
+    # last, after the recipe's own callbacks: it saves and restores theirs
+    clf.set_params(callbacks=list(clf.callbacks) + [
+        ("training_state", TrainingState(str(state_file), resume=bool(done)))])
     print(f"{args.recipe}: {type(clf).__name__}, {epochs} epochs, seed {args.seed}, "
-          f"{len(X)} faces", flush=True)
+          f"{len(X)} faces" + (f", resumed after epoch {done}" if done else ""), flush=True)
     started = time.perf_counter()
-    clf.fit(X, y)
+    teacher_proba = teacher_probabilities(clf, X, y, args)
+    clf.fit(X, y, teacher_proba=teacher_proba, epochs=epochs - done)
     wall = time.perf_counter() - started
+    segments = record_segment(args.out, done, epochs, wall)
     # fit's checks and, when distilling, the teacher's probabilities
-    setup = validation.started_ - started
+    setup = validation.begun_ - started
     public = {k: v for k, v in clf.get_params(deep=False).items()
               if k != "callbacks" and isinstance(v, (int, float, str, bool, list, type(None)))}
     summary = dict(
@@ -207,7 +274,9 @@ def main(argv=None):
         threads=args.threads,
         torch=torch.__version__,
         n_train=len(X),
-        wall_seconds=wall,
+        # the sum over the run's segments (one, unless it was resumed)
+        wall_seconds=sum(segment["wall_seconds"] for segment in segments),
+        segments=segments,
         setup_seconds=setup,
         best_publictest_acc=max((row.get("valid_acc", row.get("publictest_acc", -1))
                                  for row in clf.history), default=None),
