@@ -22,7 +22,7 @@ _LAZY = {
     "FERRNNClassifier": "._classifiers",
     "LabelMerger": "._label_merger",
     "NesterovSGD": "._classifiers",
-    "UnreadableFileWarning": "._analyze",
+    "UnreadableFileWarning": "._sources",
     "ONNXClassifier": "._engine",
     "analyze": "._analyze",
     "export_onnx": "._onnx",

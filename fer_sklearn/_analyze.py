@@ -1,113 +1,30 @@
 """``analyze``: photos, arrays, videos and folders -> one DataFrame row per face.
 
 The pipeline: read each image (or each chosen video frame) as grey levels
--> find the faces (:func:`fer_sklearn._faces.detect_faces`) -> crop each as
+(``_sources``) -> find the faces (:func:`fer_sklearn._faces.detect_faces`) -> crop each as
 FER2013 frames faces -> one classifier for all crops, in batches -> a row
 per face. Faces in a video are tracked from frame to frame by the overlap
-of their boxes, so one person keeps one ``face`` id.
+of their boxes (``_tracking``), so one person keeps one ``face`` id.
 """
 
 import inspect
-import math
-import warnings
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 
 from ._labels import LANDMARK_COLUMNS, TABLE_COLUMNS
+from ._sources import _expand, _grey, _open_video, _video_frames, _warn_unreadable
+from ._tracking import _Tracker
+from ._validation import check_engine
 
-__all__ = ["analyze", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "UnreadableFileWarning", "ERRORS"]
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+__all__ = ["analyze", "ERRORS"]
 
 _COLUMNS = TABLE_COLUMNS
 #: what analyze does with a file it cannot read
 ERRORS = ("warn", "raise", "skip")
-#: the engines a shipped model's name runs on
-ENGINES = ("onnx", "torch")
 #: photos read and searched ahead, per thread (0: one at a time, on every thread)
 PHOTOS_AHEAD = 2
-
-
-class UnreadableFileWarning(UserWarning):
-    """A file that ``analyze`` could not read or decode (``errors="warn"``);
-    the message names the file and the reason. The table's
-    ``attrs["errors"]`` holds every such file with its reason."""
-
-
-def _grey(array, where):
-    """An image array (grey, or colour with the channels last) as grey uint8."""
-    array = np.asarray(array)
-    if array.dtype.kind not in "uif":
-        raise TypeError(f"{where}: expected an array of numbers; got dtype {array.dtype}.")
-    if array.ndim == 3 and array.shape[2] in (3, 4):
-        array = array[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
-    if array.ndim != 2:
-        raise ValueError(
-            f"{where}: expected an image of shape (height, width) or (height, width, 3|4); "
-            f"got shape {array.shape}."
-        )
-    if min(array.shape) < 1:
-        raise ValueError(f"{where}: expected an image of at least 1x1 pixels; got shape "
-                         f"{array.shape}.")
-    if array.dtype.kind == "f":
-        if not np.isfinite(array).all():
-            raise ValueError(f"{where}: the image holds NaN or infinite values.")
-        if array.size and array.min() >= 0 and array.max() <= 1:
-            array = array * 255
-    if array.size and (array.min() < 0 or array.max() > 255):
-        raise ValueError(f"{where}: pixel values must be in 0..255 (or 0..1 floats); got "
-                         f"{array.min()}..{array.max()}.")
-    return np.rint(array).astype(np.uint8)
-
-
-class _Tracker:
-    """Face ids across the frames of one video, by box overlap (IoU).
-
-    Each box of a frame takes the id of the track whose last box it overlaps
-    most (at least ``min_iou``), greedily by overlap; a box that matches no
-    track starts a new id; a track unseen for more than ``max_gap``
-    analysed frames ends.
-    """
-
-    def __init__(self, min_iou=0.3, max_gap=10):
-        self.min_iou = min_iou
-        self.max_gap = max_gap
-        self.tracks = {}  # id -> (box, last frame number)
-        self.next_id = 0
-        self.frames = 0
-
-    @staticmethod
-    def _iou(a, b):
-        ax, ay, aw, ah = a
-        bx, by, bw, bh = b
-        width = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-        height = max(0, min(ay + ah, by + bh) - max(ay, by))
-        overlap = width * height
-        return overlap / (aw * ah + bw * bh - overlap) if overlap else 0.0
-
-    def assign(self, boxes):
-        self.frames += 1
-        self.tracks = {i: t for i, t in self.tracks.items()
-                       if self.frames - t[1] <= self.max_gap + 1}
-        pairs = sorted(((self._iou(box, track[0]), b, i)
-                        for b, box in enumerate(boxes) for i, track in self.tracks.items()),
-                       reverse=True)
-        ids, taken = [None] * len(boxes), set()
-        for iou, b, i in pairs:
-            if iou < self.min_iou:
-                break
-            if ids[b] is None and i not in taken:
-                ids[b] = i
-                taken.add(i)
-        for b, box in enumerate(boxes):
-            if ids[b] is None:
-                ids[b], self.next_id = self.next_id, self.next_id + 1
-            self.tracks[ids[b]] = (box, self.frames)
-        return ids
 
 
 def _detects(detect, shape):
@@ -142,75 +59,6 @@ def _faces_of(grey, detect, detector_params, scale=1.0):
         box = tuple(int(round(v * scale)) for v in box)
         rows.append(box + (float(score),) + tuple(float(v) * scale for v in points.ravel()))
     return rows, crops
-
-
-def _open_video(path):
-    """An opened ``cv2.VideoCapture``, its frame rate and its frame count."""
-    try:
-        import cv2
-    except ImportError as exc:
-        raise ImportError("videos are read with OpenCV: pip install opencv-python-headless") from exc
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise ValueError(f"{path}: not a readable video (OpenCV could not open it).")
-    return capture, capture.get(cv2.CAP_PROP_FPS) or 0.0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-
-
-def _video_frames(path, capture, rate, every, fps):
-    """(frame number, time in seconds, grey frame) of the frames to analyse."""
-    import cv2
-
-    if fps is not None and rate <= 0:
-        raise ValueError(f"{path}: the video records no frame rate; use every= instead of fps=.")
-    try:
-        number, last_slot = 0, -1
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            time = number / rate if rate > 0 else float("nan")
-            if fps is not None:
-                slot = math.floor(time * fps + 1e-9)
-                keep, last_slot = slot != last_slot, slot
-            else:
-                keep = number % every == 0
-            if keep:
-                yield number, time, cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-            number += 1
-        if number == 0:
-            raise ValueError(f"{path}: not a readable video (no frame could be decoded).")
-    finally:
-        capture.release()
-
-
-def _expand(source):
-    """The (name, kind, item) of every image, video or array in ``source``."""
-    if isinstance(source, (str, Path)):
-        path = Path(source)
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*")
-                           if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES + VIDEO_SUFFIXES)
-            if not files:
-                raise ValueError(f"{path}: no image or video files in this folder "
-                                 f"({', '.join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)}).")
-            for file in files:
-                yield from _expand(file)
-            return
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: no such file or folder.")
-        kind = "video" if path.suffix.lower() in VIDEO_SUFFIXES else "image"
-        yield str(path), kind, path
-        return
-    if isinstance(source, np.ndarray):
-        yield "array", "array", source
-        return
-    if isinstance(source, (list, tuple)):
-        for index, item in enumerate(source):
-            for name, kind, value in _expand(item):
-                yield (f"array[{index}]" if kind == "array" else name), kind, value
-        return
-    raise TypeError(f"source must be a path, an image array or a list of them; got "
-                    f"{type(source).__name__}.")
 
 
 def analyze(source, model="cnn", *, detect=None, every=1, fps=None, batch_size=256,
@@ -297,8 +145,8 @@ def analyze(source, model="cnn", *, detect=None, every=1, fps=None, batch_size=2
     >>> table[["source", "face", "label"]].shape
     (2, 3)
     """
-    every, fps, batch_size = _check_options(every, fps, batch_size, errors, engine,
-                                            detector_params)
+    every, fps, batch_size, engine = _check_options(every, fps, batch_size, errors, engine,
+                                                    detector_params)
     items = list(_expand(source))
     options = dict(detect=detect, every=every, fps=fps, detector_params=detector_params,
                    errors=errors)
@@ -329,20 +177,14 @@ def _check_options(every, fps, batch_size, errors, engine, detector_params):
         fps = check_positive_number(fps, "fps")
     if errors not in ERRORS:
         raise ValueError(f"errors must be one of {list(ERRORS)}; got {errors!r}.")
-    check_engine(engine)
+    engine = check_engine(engine)
     names = list(inspect.signature(check_detector_params).parameters)
     unknown = sorted(set(detector_params) - set(names))
     if unknown:
         raise TypeError(f"analyze got unexpected argument(s) {unknown}; the detector "
                         f"takes {', '.join(names[:-1])} and {names[-1]}.")
     check_detector_params(**detector_params)
-    return every, fps, batch_size
-
-
-def check_engine(engine):
-    """A ValueError unless ``engine`` names an engine for a shipped model's name."""
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {list(ENGINES)}; got {engine!r}.")
+    return every, fps, batch_size, engine
 
 
 def _analyze_serial(items, classifier, batch_size, progress, options):
@@ -539,11 +381,6 @@ def _analyze_on_dask(client, items, model, engine, options, progress):
             for name, reason in failed.items():
                 _warn_unreadable(name, reason, stacklevel=4)  # analyze's caller
     return results
-
-
-def _warn_unreadable(name, reason, stacklevel):
-    warnings.warn(f"{name}: skipped, it could not be read: {reason}",
-                  UnreadableFileWarning, stacklevel=stacklevel)
 
 
 def _table(tables, names):

@@ -86,7 +86,7 @@ def annotate(table, folder, *, overwrite=False):
         If an output would replace an input, or an existing file without
         ``overwrite``.
     """
-    from ._analyze import VIDEO_SUFFIXES
+    from ._sources import VIDEO_SUFFIXES
 
     folder = Path(folder)
     sources = {Path(source).resolve() for source in table["source"].unique()

@@ -3,7 +3,7 @@
 
 import numpy as np
 
-from .datasets._readers import EMOTIONS
+from .datasets._common import EMOTIONS
 
 __all__ = ["label_names", "TABLE_COLUMNS", "LANDMARKS", "LANDMARK_COLUMNS"]
 

@@ -178,12 +178,14 @@ def live(source=0, model="cnn", *, max_fps=None, realtime=True, engine="onnx",
     analyze : photos, videos and folders, all frames at once.
     summarize : one row per face of the concatenated ``faces``.
     """
-    from ._analyze import _Batch, _Tracker, _classifier, _faces_of, _table, check_engine
+    from ._analyze import _Batch, _classifier, _faces_of, _table
+    from ._tracking import _Tracker
+    from ._validation import check_engine
     from ._faces import check_detector_params
     from ._validation import check_positive_number
 
     detector = check_detector_params(work_size, threshold, overlap, verify)
-    check_engine(engine)
+    engine = check_engine(engine)
     if max_fps is not None:
         max_fps = check_positive_number(max_fps, "max_fps")
     classifier = _classifier(model, engine)

@@ -6,11 +6,11 @@ files: ``load_pretrained(name, engine="onnx")`` needs neither.
 """
 
 from ._shipped import pretrained_info
+from ._validation import check_engine
 
-__all__ = ["load_pretrained", "pretrained_info", "ENGINES"]
+__all__ = ["load_pretrained", "pretrained_info"]
 
 #: the engines a shipped model loads on
-ENGINES = ("torch", "onnx")
 
 
 def load_pretrained(name="cnn", engine="torch", **params):
@@ -85,9 +85,7 @@ def load_pretrained(name="cnn", engine="torch", **params):
     >>> (fast.predict(faces.data[:50]) == clf.predict(faces.data[:50])).mean() > 0.95
     True
     """
-    if not isinstance(engine, str) or engine.lower() not in ENGINES:
-        raise ValueError(f"engine must be one of {list(ENGINES)}; got {engine!r}.")
-    if engine.lower() == "onnx":
+    if check_engine(engine) == "onnx":
         from ._engine import ONNXClassifier
 
         return ONNXClassifier._from_shipped(name, **params)

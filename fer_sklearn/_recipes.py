@@ -52,6 +52,16 @@ _RENET = dict(
     clip_grad_norm=5.0,
 )
 
+# what every distilled recipe shares: the shipped cnn-ensemble's
+# probabilities (computed once inside fit) weigh 0.8 of the loss, softened
+# at temperature 2; the last two epochs on flips only
+_DISTILLED = dict(
+    settle_epochs=2,
+    teacher="cnn-ensemble",
+    distill_weight=0.8,
+    distill_temperature=2.0,
+)
+
 #: The recipes by name. ``kind`` picks the estimator; ``schedule`` is
 #: "onecycle" (OneCycleLR over all epochs, 20% warm-up, stepped every
 #: batch), "snapshots" (one-cycle over ``epochs - cycles * cycle_epochs``
@@ -64,15 +74,7 @@ RECIPES = {
     "cnn": dict(_FERNET, kind="cnn", max_epochs=50),
     # the shipped default CNN: one FERNet distilled from the shipped
     # cnn-ensemble (its flip-averaged probabilities on the training faces)
-    "cnn-distill": dict(
-        _FERNET,
-        kind="cnn",
-        max_epochs=75,
-        settle_epochs=2,
-        teacher="cnn-ensemble",
-        distill_weight=0.8,
-        distill_temperature=2.0,
-    ),
+    "cnn-distill": dict(_FERNET, **_DISTILLED, kind="cnn", max_epochs=75),
     # the default CNN trained to hold on photos that differ from FER2013: the
     # shipped cnn fine-tuned, 10 epochs from its weights (init), distilled
     # from the shipped cnn-ensemble's probabilities on the clean faces while
@@ -85,14 +87,11 @@ RECIPES = {
     # epochs on flips only
     "cnn-robust": dict(
         _FERNET,
+        **_DISTILLED,
         kind="cnn",
         init="cnn",
         max_epochs=10,
         lr=0.02,
-        settle_epochs=2,
-        teacher="cnn-ensemble",
-        distill_weight=0.8,
-        distill_temperature=2.0,
         augment_rotation=30.0,
         augment_zoom=0.3,
         augment_aspect=0.4,
@@ -119,14 +118,7 @@ RECIPES = {
     # temperature 2; 50 epochs (the plain ReNet had 35), the last two on
     # flips only. On one CPU thread: 17 minutes of teacher, then 100 to 135 s
     # an epoch
-    "renet-distill": dict(
-        _RENET,
-        max_epochs=50,
-        settle_epochs=2,
-        teacher="cnn-ensemble",
-        distill_weight=0.8,
-        distill_temperature=2.0,
-    ),
+    "renet-distill": dict(_RENET, **_DISTILLED, max_epochs=50),
     # the shipped rnn: renet-distill trained on, 20 more epochs from its
     # weights (init: the rnn shipped at the time, which was renet-distill's
     # run; train_pretrained.py --init PATH starts from a run's last.pt), the
@@ -135,13 +127,10 @@ RECIPES = {
     # in the label part of the loss
     "renet-distill-tune": dict(
         _RENET,
+        **_DISTILLED,
         init="rnn",
         max_epochs=20,
         lr=1e-3,
-        settle_epochs=2,
-        teacher="cnn-ensemble",
-        distill_weight=0.8,
-        distill_temperature=2.0,
         criterion__weight=[1.0, 1.0, 2.0, 1.0, 1.0, 1.0, 1.0],
     ),
     # the course study's protocol: its Keras CNN initialised as Keras does

@@ -5,11 +5,23 @@ import warnings
 
 import numpy as np
 
-from .datasets._readers import IMAGE_SIZE, N_PIXELS
+from .datasets._common import IMAGE_SIZE, N_PIXELS
 
 # scikit-learn is imported where it is used: the ONNX Runtime engine checks
 # its input here without it
 ACCEPTED_SHAPES = "(n_samples, 2304), (n_samples, 48, 48) or (n_samples, 1, 48, 48)"
+
+#: The engines a shipped model runs on, the default for prediction first
+#: (``analyze``, ``live``, the command line); ``load_pretrained`` gives the
+#: torch model unless told otherwise, the one that also trains.
+ENGINES = ("onnx", "torch")
+
+
+def check_engine(engine):
+    """``engine`` as one of :data:`ENGINES` (any case); else a ValueError."""
+    if not isinstance(engine, str) or engine.lower() not in ENGINES:
+        raise ValueError(f"engine must be one of {list(ENGINES)}; got {engine!r}.")
+    return engine.lower()
 
 
 def check_whole_number(value, name, low=1):

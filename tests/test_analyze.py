@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from fer_sklearn import analyze, load_fer2013_sample, load_pretrained
-from fer_sklearn._analyze import UnreadableFileWarning, _Tracker
+from fer_sklearn._sources import UnreadableFileWarning
+from fer_sklearn._tracking import _Tracker
 from fer_sklearn._faces import align_crop, crop_faces, detect_faces, find_faces
 from fer_sklearn._labels import TABLE_COLUMNS
 from fer_sklearn.cli import main

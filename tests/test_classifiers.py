@@ -545,13 +545,13 @@ def test_training_log_sent_to_a_file_is_plain_text():
 
 
 def test_epoch_table_keeps_colour_on_a_terminal(monkeypatch, capsys):
-    from fer_sklearn import _classifiers
+    from fer_sklearn import _training
 
     coloured = "\x1b[32m1.2345\x1b[0m"
-    monkeypatch.setattr(_classifiers, "_interactive", lambda stream: True)
-    _classifiers._print_plain_unless_terminal(coloured)
-    monkeypatch.setattr(_classifiers, "_interactive", lambda stream: False)
-    _classifiers._print_plain_unless_terminal(coloured)
+    monkeypatch.setattr(_training, "_interactive", lambda stream: True)
+    _training._print_plain_unless_terminal(coloured)
+    monkeypatch.setattr(_training, "_interactive", lambda stream: False)
+    _training._print_plain_unless_terminal(coloured)
     assert capsys.readouterr().out == coloured + "\n1.2345\n"
 
 
@@ -609,3 +609,19 @@ def test_the_signature_names_every_documented_parameter(cls):
     assert missing == []  # and **kwargs takes skorch's own parameters
     for name in ("tta", "teacher", "distill_weight", "rescale", "random_state", "augment_zoom"):
         assert signature.parameters[name].default == getattr(cls(), name)
+
+
+@pytest.mark.parametrize("params,message", [
+    (dict(augment_photo=1.5), "augment_photo must be a probability"),
+    (dict(augment_aspect=-0.1), "augment_aspect must be >= 0"),
+])
+def test_photo_augmentation_settings_are_checked(faces, params, message):
+    X, y, _ = faces
+    with pytest.raises(ValueError, match=message):
+        make(FERCNNClassifier, **params).fit(X, y)
+
+
+def test_photo_augmentation_trains_and_is_off_at_predict(faces):
+    X, y, _ = faces
+    clf = make(FERCNNClassifier, augment_photo=1.0, augment_aspect=0.4).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X))

@@ -478,9 +478,9 @@ def test_as_frame_with_return_x_y(fer_files):
 def test_a_gzip_bomb_is_refused_before_it_inflates(tmp_path, monkeypatch):
     import gzip
 
-    from fer_sklearn.datasets import _readers
+    from fer_sklearn.datasets import _csv
 
-    monkeypatch.setattr(_readers, "MAX_INFLATED_BYTES", 1_000_000)
+    monkeypatch.setattr(_csv, "MAX_INFLATED_BYTES", 1_000_000)
     path = tmp_path / "bomb.csv.gz"
     path.write_bytes(gzip.compress(b"emotion,pixels,Usage\n" + b"0" * 5_000_000))
     with pytest.raises(ValueError, match=r"bomb.csv.gz: inflates to more than 1,000,000 bytes"):

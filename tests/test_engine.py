@@ -181,7 +181,7 @@ def test_parameters_are_checked(sample, params, pattern):
 
 
 def test_load_pretrained_refuses_unknown_engines_and_parameters():
-    with pytest.raises(ValueError, match=r"engine must be one of \['torch', 'onnx'\]"):
+    with pytest.raises(ValueError, match=r"engine must be one of \['onnx', 'torch'\]"):
         load_pretrained("cnn", engine="tensorflow")
     with pytest.raises(TypeError, match=r"unexpected argument\(s\) \['lr'\]"):
         load_pretrained("cnn", engine="onnx", lr=0.1)

@@ -12,18 +12,10 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
-from ._readers import (
-    EMOTIONS,
-    IMAGE_SIZE,
-    N_PIXELS,
-    USAGES,
-    FERArrays,
-    find_image_files,
-    read_csv,
-    read_image_folder,
-    read_archive,
-    read_train_test,
-)
+from ._archives import read_archive, read_train_test
+from ._common import EMOTIONS, IMAGE_SIZE, N_PIXELS, USAGES, FERArrays
+from ._csv import read_csv
+from ._folders import find_image_files, read_image_folder
 
 __all__ = ["load_fer2013", "get_data_home", "EMOTIONS", "USAGES"]
 

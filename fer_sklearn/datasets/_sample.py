@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from ._fer2013 import DESCR
-from ._readers import EMOTIONS, IMAGE_SIZE
+from ._common import EMOTIONS, IMAGE_SIZE
 
 SAMPLE_FILE = "fer2013_sample.npz"
 
