@@ -17,7 +17,11 @@ SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
 def script(name):
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    return script_at(SCRIPTS, name)
+
+
+def script_at(folder, name):
+    spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -235,3 +239,79 @@ def test_calibrate_temperature_fits_both_forms_and_keeps_the_labels(tmp_path, mo
     for column in ("ECE 6, temperature 1", "ECE 6, one number", "ECE 6, curve"):
         assert 0 <= row[column] < 1
     assert plot.stat().st_size > 0
+
+
+def test_a_stopped_run_resumes_to_the_uninterrupted_result(csv, tmp_path, monkeypatch):
+    # a distilled recipe with the photo shifts and settle epochs: every
+    # kind of state (teacher, scheduler, augmentation draws, settle epochs)
+    train = script("train_pretrained")
+    common = ["cnn-robust", "--epochs", "3", "--data", csv, "--threads", "1",
+              "--score-every", "1", "--param", "mixed_precision=false"]
+    assert train.main([*common, "--out", str(tmp_path / "whole")]) == 0
+
+    from fer_sklearn.callbacks import TrainingState
+
+    saved = TrainingState.on_epoch_end
+
+    def stop_after_two(self, net, **kwargs):
+        saved(self, net, **kwargs)
+        if len(net.history) == 2:
+            raise KeyboardInterrupt  # as a killed process, after epoch 2 was saved
+
+    monkeypatch.setattr(TrainingState, "on_epoch_end", stop_after_two)
+    assert train.main([*common, "--out", str(tmp_path / "cut")]) == 0
+    assert TrainingState.epochs_done(tmp_path / "cut" / "resume.pt") == 2
+    monkeypatch.setattr(TrainingState, "on_epoch_end", saved)
+    assert train.main([*common, "--out", str(tmp_path / "cut"), "--resume"]) == 0
+
+    whole, cut = (torch.load(tmp_path / run / "last.pt", weights_only=True)
+                  for run in ("whole", "cut"))
+    assert cut["epoch"] == whole["epoch"] == 3
+    for key, value in whole["state_dict"].items():
+        assert torch.equal(value, cut["state_dict"][key]), key
+    logs = [json.loads((tmp_path / run / "log.json").read_text()) for run in ("whole", "cut")]
+    for field in ("train_loss", "publictest_acc", "augment", "lr"):
+        assert [e[field] for e in logs[0]["log"]] == [e[field] for e in logs[1]["log"]], field
+    assert [s["first_epoch"] for s in logs[1]["segments"]] == [1, 3]
+    assert logs[1]["wall_seconds"] == pytest.approx(
+        sum(s["wall_seconds"] for s in logs[1]["segments"]))
+    # the teacher ran once per folder: the resumed run read its probabilities
+    assert (tmp_path / "cut" / "teacher_proba.npy").exists()
+    with pytest.raises(SystemExit):  # nothing to resume from
+        train.main([*common, "--out", str(tmp_path / "none"), "--resume"])
+
+
+def test_robustness_benchmark_on_a_few_faces(csv, tmp_path, capsys):
+    bench = script_at(SCRIPTS.parent / "benchmarks", "bench_robustness")
+    out_csv, figure, cache = tmp_path / "r.csv", tmp_path / "r.png", tmp_path / "cache"
+    bench.main(["--data", csv, "--models", "study", "--csv", str(out_csv), "--plot",
+                str(figure), "--cache", str(cache)])
+    printed = capsys.readouterr().out
+    assert "| study |" in printed and "mCA" in printed
+    rows = out_csv.read_text().splitlines()
+    # clean, the canvas round trip, 13 shifts at 3 severities
+    assert len(rows) == 1 + 2 + 13 * 3
+    assert figure.stat().st_size > 0
+    # the second run reads the cache
+    bench.main(["--data", csv, "--models", "study", "--cache", str(cache)])
+    assert "study: from the cache" in capsys.readouterr().out
+
+
+def test_the_shifted_faces_are_what_they_say():
+    bench = script_at(SCRIPTS.parent / "benchmarks", "bench_robustness")
+    rng = np.random.default_rng(0)
+    faces = rng.integers(0, 256, (3, 48, 48), dtype=np.uint8)
+    sets = bench.shifted_sets(faces)
+    assert sets[("clean", 0)] is faces
+    # the round trip through the enlarged canvas keeps the face (a little blurred)
+    assert np.abs(sets[("clean_canvas", 0)].astype(int) - faces).mean() < 40
+    # a tighter frame shows the middle of the face larger
+    flat = np.zeros((48, 48), np.uint8)
+    flat[16:32, 16:32] = 255
+    tight = bench.frame(bench.canvas(flat), side=0.5)
+    assert (tight > 128).mean() > 3 * (flat > 128).mean()
+    # low light scales the grey levels, JPEG changes them, noise is seeded
+    assert sets[("low_light", 2)].max() <= round(255 * 0.15)
+    assert not np.array_equal(sets[("jpeg", 2)], faces)
+    again = bench.shifted_sets(faces)
+    np.testing.assert_array_equal(sets[("noise", 1)], again[("noise", 1)])
