@@ -142,14 +142,18 @@ def init_record(clf):
 
 def teacher_probabilities(clf, X, y, args):
     """The recipe's teacher's probabilities on the training faces, as ``fit``
-    computes them, computed once per run folder (``teacher_proba.npy``, also
-    read by a resumed run) or read from ``--teacher-proba``; None without a
-    teacher. ``fit`` computes them with torch's random state kept aside, so
-    passing them gives the same training as leaving them to ``fit``."""
+    computes them: read from ``--teacher-proba``, or from the run folder's
+    ``teacher_proba.npy`` when the run is resumed, else computed and saved
+    there (a fresh run never reuses a folder's old file, which may be of
+    another teacher); None without a teacher. ``fit`` computes them with
+    torch's random state kept aside, so passing them gives the same training
+    as leaving them to ``fit``."""
     if clf.teacher is None:
         return None
-    cached = args.teacher_proba or args.out / "teacher_proba.npy"
-    if cached.exists():
+    if args.teacher_proba is not None and not args.teacher_proba.exists():
+        raise SystemExit(f"--teacher-proba {args.teacher_proba}: no such file")
+    cached = args.teacher_proba or (args.out / "teacher_proba.npy" if args.resume else None)
+    if cached is not None and cached.exists():
         proba = np.load(cached)
         if proba.shape[0] != len(X):
             raise SystemExit(f"{cached}: {proba.shape[0]} rows of teacher probabilities "

@@ -279,6 +279,9 @@ def test_a_stopped_run_resumes_to_the_uninterrupted_result(csv, tmp_path, monkey
     assert (tmp_path / "cut" / "teacher_proba.npy").exists()
     with pytest.raises(SystemExit):  # nothing to resume from
         train.main([*common, "--out", str(tmp_path / "none"), "--resume"])
+    with pytest.raises(SystemExit, match="no such file"):
+        train.main([*common, "--out", str(tmp_path / "none"),
+                    "--teacher-proba", str(tmp_path / "missing.npy")])
 
 
 def test_robustness_benchmark_on_a_few_faces(csv, tmp_path, capsys):
