@@ -248,13 +248,19 @@ def models_to_run(args):
     return models
 
 
-def cached_evaluate(name, identity, load, sets, y6, merger, cache):
-    """``evaluate``, its results kept in ``cache`` (a folder, or None) under
-    the model's identity and the shifted faces' digest: a later run
-    computes only the models that changed."""
+def sets_digest(sets):
+    """A sha256 of the shifted faces, to be extended by each model's identity."""
     digest = hashlib.sha256()
     for key, images in sets.items():
         digest.update(repr(key).encode() + images.tobytes())
+    return digest
+
+
+def cached_evaluate(identity, load, sets, faces_digest, y6, merger, cache):
+    """``evaluate``, its results kept in ``cache`` (a folder, or None) under
+    the shifted faces' digest (``sets_digest``, made once a run) and the
+    model's identity: a later run computes only the models that changed."""
+    digest = faces_digest.copy()
     digest.update(json.dumps(identity, sort_keys=True, default=str).encode())
     path = None
     if cache:
@@ -356,9 +362,11 @@ def main(argv=None):
     print(f"{args.usage}: {len(y)} faces{subset}, {len(sets)} sets made in "
           f"{time.perf_counter() - started:.0f} s; accuracy on 6 classes\n{cpu_line()}\n")
     summaries, rows = {}, []
+    faces_digest = sets_digest(sets)
     for name, (identity, load) in models_to_run(args).items():
         started = time.perf_counter()
-        results, cached = cached_evaluate(name, identity, load, sets, y6, merger, args.cache)
+        results, cached = cached_evaluate(identity, load, sets, faces_digest, y6, merger,
+                                          args.cache)
         summaries[name] = summary(results)
         for (shift, severity), (accuracy, recalls) in results.items():
             level = SHIFTS[shift][1][severity] if shift in SHIFTS else ""
