@@ -197,14 +197,14 @@ def bench_photos(args):
     """``analyze`` over 40 phone-size portraits on each engine: one photo
     at a time on every thread (as before), and photos searched side by side,
     one a thread (the default)."""
-    from fer_sklearn import _analyze, analyze
+    from fer_sklearn import _parallel, analyze
 
     with tempfile.TemporaryDirectory() as folder:
         files = phone_portraits(Path(folder), args.photos)
         rows = []
         for engine in ("torch", "onnx"):
-            for ahead, how in ((0, "one at a time"), (_analyze.PHOTOS_AHEAD, "side by side")):
-                with mock.patch.object(_analyze, "PHOTOS_AHEAD", ahead):
+            for ahead, how in ((0, "one at a time"), (_parallel.PHOTOS_AHEAD, "side by side")):
+                with mock.patch.object(_parallel, "PHOTOS_AHEAD", ahead):
                     analyze(files[:2], engine=engine)  # warm-up: model and sessions loaded
                     started = time.perf_counter()
                     table = analyze(folder, engine=engine)

@@ -30,6 +30,7 @@ _LAZY = {
     "load_fer2013": ".datasets",
     "load_fer2013_sample": ".datasets",
     "live": "._live",
+    "LiveStream": "._live",
     "load_pretrained": "._pretrained",
     "pretrained_info": "._shipped",
     "summarize": "._live",

@@ -8,13 +8,13 @@ of their boxes (``_tracking``), so one person keeps one ``face`` id.
 """
 
 import inspect
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ._labels import LANDMARK_COLUMNS, TABLE_COLUMNS
-from ._sources import _expand, _grey, _open_video, _video_frames, _warn_unreadable
+from ._parallel import in_order, search_pool
+from ._sources import VideoBrokeOff, _expand, _grey, _open_video, _video_frames, \
+    _warn_unreadable
 from ._tracking import _Tracker
 from ._validation import check_engine
 
@@ -23,8 +23,6 @@ __all__ = ["analyze", "ERRORS"]
 _COLUMNS = TABLE_COLUMNS
 #: what analyze does with a file it cannot read
 ERRORS = ("warn", "raise", "skip")
-#: photos read and searched ahead, per thread (0: one at a time, on every thread)
-PHOTOS_AHEAD = 2
 
 
 def _detects(detect, shape):
@@ -189,13 +187,25 @@ def _check_options(every, fps, batch_size, errors, engine, detector_params):
 
 def _analyze_serial(items, classifier, batch_size, progress, options):
     """The tables of every item in this process, the faces of consecutive
-    photos classified together in batches of ``batch_size``."""
+    photos classified together in batches of ``batch_size``. Photos (where
+    there are two or more to search) and the frames of each video are read
+    and searched side by side (``_parallel``)."""
+    import fer_sklearn._parallel as parallel
+
     bar = _progress(len(items), progress, "files")
     batch = _Batch(classifier, batch_size)
     failed = {}
-    for item, found in _found_ahead(items, options["detect"], options["detector_params"]):
-        _item_faces(item, batch, failed, progress=progress, found=found, **options)
-        bar.update(1)
+    detect, detector_params = options["detect"], options["detector_params"]
+    with search_pool() as pool:
+        # one photo is searched here, on every thread, as fast and without
+        # a second detector session
+        photos = pool if sum(_searched(item, detect) for item in items) >= 2 else None
+        jobs = ((item, _still_faces if _searched(item, detect) else None, item, detect,
+                 detector_params) for item in items)
+        for item, found in in_order(jobs, photos, parallel.PHOTOS_AHEAD):
+            _item_faces(item, batch, failed, progress=progress, found=found, pool=pool,
+                        **options)
+            bar.update(1)
     bar.close()
     return batch.tables(), failed
 
@@ -204,35 +214,6 @@ def _searched(item, detect):
     """Whether ``item`` is a photo file, or an array the detector searches."""
     name, kind, value = item
     return kind == "image" or (kind == "array" and bool(_detects(detect, np.shape(value))))
-
-
-def _found_ahead(items, detect, detector_params):
-    """(item, a future of its faces or None), in order. The photos (and
-    the arrays searched) are read and searched ahead, at most
-    :data:`PHOTOS_AHEAD` a thread, on a pool of as many threads as torch
-    would use, each running the detector single-threaded: side by side,
-    their decoding and search keep the cores busy where one photo at a
-    time on every thread does not (``benchmarks/bench_inference.py --parts
-    photos``). Videos are left to the caller (None), frame after frame."""
-    from ._runtime import cpu_threads, one_thread_here
-
-    threads = cpu_threads()
-    if threads < 2 or PHOTOS_AHEAD < 1 or sum(_searched(item, detect) for item in items) < 2:
-        for item in items:
-            yield item, None
-        return
-    pool = ThreadPoolExecutor(threads, initializer=one_thread_here)
-    try:
-        waiting = deque()
-        for item in items:
-            waiting.append((item, pool.submit(_still_faces, item, detect, detector_params)
-                            if _searched(item, detect) else None))
-            if len(waiting) > PHOTOS_AHEAD * threads:
-                yield waiting.popleft()
-        while waiting:
-            yield waiting.popleft()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _still_faces(item, detect, detector_params):
@@ -320,22 +301,31 @@ class _Batch:
 
 
 def _item_faces(item, batch, failed, *, detect, every, fps, detector_params, errors,
-                progress=False, found=None):
+                progress=False, found=None, pool=None):
     """Find the faces of one image, array or video and hand them to
-    ``batch``; a file that cannot be read goes into ``failed`` (and is
-    raised or warned about as ``errors`` says). ``found``: the future of
-    a photo's or array's faces, searched ahead (:func:`_found_ahead`)."""
+    ``batch``; a file that cannot be read (or a video that breaks off: its
+    frames before stay in ``batch``) goes into ``failed``, and is raised or
+    warned about as ``errors`` says. ``found``: the future of a photo's or
+    array's faces, searched ahead (:func:`_parallel.in_order`); ``pool``:
+    where a video's frames are searched, :data:`FRAMES_AHEAD` a thread."""
+    import fer_sklearn._parallel as parallel
+
     name, kind, value = item
     try:
         if kind == "video":
             capture, rate, count = _open_video(value)
             tracker, frames = _Tracker(), _progress(count, progress, "frames")
-            for number, time, grey in _video_frames(value, capture, rate, every, fps):
-                rows, crops = _faces_of(grey, detect, detector_params)
-                batch.add(name, number, time, rows, crops,
-                          tracker.assign([row[:4] for row in rows]))
-                frames.update(number + 1 - frames.n)
-            frames.close()
+            try:
+                jobs = (((number, time), _faces_of, grey, detect, detector_params)
+                        for number, time, grey in _video_frames(value, capture, rate, every,
+                                                                fps, count))
+                for (number, time), future in in_order(jobs, pool, parallel.FRAMES_AHEAD):
+                    rows, crops = future.result()
+                    batch.add(name, number, time, rows, crops,
+                              tracker.assign([row[:4] for row in rows]))
+                    frames.update(number + 1 - frames.n)
+            finally:
+                frames.close()
             return
         rows, crops = found.result() if found is not None \
             else _still_faces(item, detect, detector_params)
@@ -345,7 +335,8 @@ def _item_faces(item, batch, failed, *, detect, every, fps, detector_params, err
             raise  # an array is the caller's own data: always an error
         failed[name] = str(exc)
         if errors == "warn":
-            _warn_unreadable(name, exc, stacklevel=5)  # analyze's caller
+            _warn_unreadable(name, exc, stacklevel=5,  # analyze's caller
+                             partial=isinstance(exc, VideoBrokeOff))
 
 
 def _analyze_item(item, model, *, engine, detect, every, fps, batch_size, detector_params,

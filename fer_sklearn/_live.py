@@ -20,7 +20,12 @@ import numpy as np
 
 from ._labels import TABLE_COLUMNS
 
-__all__ = ["live", "summarize", "LiveFrame"]
+__all__ = ["live", "summarize", "LiveFrame", "LiveStream"]
+
+#: the detector sizes ``live`` tries where ``work_size="auto"``, largest first
+AUTO_WORK_SIZES = (1280, 960, 640)
+#: analysed frames timed at one size before ``live`` decides to step down
+AUTO_FRAMES = 8
 
 #: one analysed frame: its number in the stream, its time in seconds from
 #: the start, its faces (a DataFrame with analyze's columns) and the frame
@@ -75,6 +80,7 @@ class _Reader(threading.Thread):
         self.condition = threading.Condition()
         self.latest = None  # (number, time, frame)
         self.delivered = 0
+        self.dropped = 0  # frames replaced by a newer one before they were taken
         self.finished = False
         self.stopping = False
         self.error = None
@@ -100,6 +106,7 @@ class _Reader(threading.Thread):
                     if delay > 0:
                         clock.sleep(delay)
                 with self.condition:
+                    self.dropped += self.latest is not None
                     self.latest = (number, time, frame)
                     self.delivered = number + 1
                     self.condition.notify_all()
@@ -126,18 +133,81 @@ class _Reader(threading.Thread):
             self.condition.notify_all()
 
 
+class LiveStream:
+    """What :func:`live` returns: an iterator of :data:`LiveFrame`, with
+    counts of what the source delivered and what the analysis kept.
+
+    Attributes
+    ----------
+    delivered : int
+        Frames the source delivered so far.
+    analysed : int
+        Frames analysed (yielded).
+    skipped : int
+        Frames passed over by ``max_fps``.
+    dropped : int
+        Frames that came while the analysis was busy and were replaced by a
+        newer one before it was ready. ``delivered`` is ``analysed +
+        skipped + dropped``, and the one frame that may be waiting.
+    work_size : int
+        The detector's work size now (it changes with ``work_size="auto"``).
+    """
+
+    def __init__(self, frames, state):
+        self._frames, self._state = frames, state
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._frames)
+
+    def close(self):
+        """Stop reading and release the source."""
+        self._frames.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    @property
+    def delivered(self):
+        reader = self._state.get("reader")
+        return reader.delivered if reader is not None else 0
+
+    @property
+    def analysed(self):
+        return self._state["analysed"]
+
+    @property
+    def skipped(self):
+        return self._state["skipped"]
+
+    @property
+    def dropped(self):
+        reader = self._state.get("reader")
+        return reader.dropped if reader is not None else 0
+
+    @property
+    def work_size(self):
+        return self._state["work_size"]
+
+
 def live(source=0, model="cnn", *, max_fps=None, realtime=True, engine="onnx",
-         work_size=640, threshold=0.6, overlap=0.4, verify=True):
+         work_size="auto", threshold=0.6, overlap=0.4, verify=True):
     """Analyse a live video source frame by frame, as it comes.
 
-    A generator: each item is a ``LiveFrame`` ``(frame, time, faces,
-    image)`` for one analysed frame, ``image`` the frame itself (BGR) and
-    ``faces`` a DataFrame with :func:`analyze`'s
+    An iterator (a :class:`LiveStream`): each item is a ``LiveFrame``
+    ``(frame, time, faces, image)`` for one analysed frame, ``image`` the
+    frame itself (BGR) and ``faces`` a DataFrame with :func:`analyze`'s
     columns (empty where no face was found), face ids kept across frames.
     Frames that arrive while a frame is being analysed are dropped (only
-    the newest waits), so the results keep up with the source. It ends at
-    the end of the stream (or of the file); closing the generator (or
-    Ctrl-C in a loop over it) releases the source.
+    the newest waits), so the results keep up with the source; the
+    stream's ``dropped`` counts them. It ends at the end of the stream (or
+    of the file); closing it (or Ctrl-C in a loop over it) releases the
+    source.
 
     Parameters
     ----------
@@ -157,10 +227,18 @@ def live(source=0, model="cnn", *, max_fps=None, realtime=True, engine="onnx",
         Devices and streams are always live.
     engine : {"onnx", "torch"}, default="onnx"
         For a shipped model's name, as for :func:`analyze`.
-    work_size, threshold, overlap, verify
-        The face detector's settings (see :func:`analyze`); ``work_size``
-        is 640 here: faces in video are large, and a 720p frame is then
-        searched at half the cost.
+    work_size : int or "auto", default="auto"
+        The face detector's work size (as for :func:`analyze`). ``"auto"``
+        picks it from the measured throughput: a live source starts at the
+        photo size 1280, and whenever the median analysis time of
+        :data:`AUTO_FRAMES` frames at a size is longer than the source's
+        frame interval (``1 / max_fps`` where that is longer; 1/30 s for a
+        source without a frame rate), it steps down to the next of 960 and
+        640, never below 640 and never back up. A file read with
+        ``realtime=False`` drops nothing and stays at 1280. An integer fixes
+        the size.
+    threshold, overlap, verify
+        The face detector's other settings (see :func:`analyze`).
 
     Yields
     ------
@@ -178,20 +256,38 @@ def live(source=0, model="cnn", *, max_fps=None, realtime=True, engine="onnx",
     analyze : photos, videos and folders, all frames at once.
     summarize : one row per face of the concatenated ``faces``.
     """
-    from ._analyze import _Batch, _classifier, _faces_of, _table
-    from ._tracking import _Tracker
-    from ._validation import check_engine
-    from ._faces import check_detector_params
-    from ._validation import check_positive_number
+    auto = isinstance(work_size, str) and work_size == "auto"
+    state = {"analysed": 0, "skipped": 0, "reader": None,
+             "work_size": AUTO_WORK_SIZES[0] if auto else work_size}
+    return LiveStream(_live_frames(source, model, max_fps, realtime, engine, auto, threshold,
+                                   overlap, verify, state), state)
 
-    detector = check_detector_params(work_size, threshold, overlap, verify)
+
+def _live_frames(source, model, max_fps, realtime, engine, auto, threshold, overlap, verify,
+                 state):
+    """The generator behind :func:`live`; ``state`` holds its counts."""
+    from ._analyze import _Batch, _classifier, _faces_of, _table
+    from ._faces import check_detector_params
+    from ._tracking import _Tracker
+    from ._validation import check_engine, check_positive_number
+
+    if isinstance(state["work_size"], str):
+        raise ValueError(f"work_size must be 'auto' or a whole number of pixels in "
+                         f"64..8192; got {state['work_size']!r}.")
+    detector = check_detector_params(state["work_size"], threshold, overlap, verify)
     engine = check_engine(engine)
     if max_fps is not None:
         max_fps = check_positive_number(max_fps, "max_fps")
     classifier = _classifier(model, engine)
     capture, rate, is_file = _open(source)
+    paced = not is_file or realtime
     reader = _Reader(capture, rate, paced=is_file and realtime,
                      keep_all=is_file and not realtime)
+    state["reader"] = reader
+    # the frame interval the analysis has to keep up with
+    interval = max(1 / rate if rate > 0 else 1 / 30, 1 / max_fps if max_fps else 0)
+    sizes = [size for size in AUTO_WORK_SIZES if size <= detector["work_size"]]
+    timings = []
     name = str(source)
     tracker, last_time = _Tracker(), -math.inf
     import cv2
@@ -204,13 +300,25 @@ def live(source=0, model="cnn", *, max_fps=None, realtime=True, engine="onnx",
                 break
             number, time, frame = taken
             if max_fps is not None and time - last_time < 1 / max_fps - 1e-9:
+                state["skipped"] += 1
                 continue
             last_time = time
+            started = clock.perf_counter()
             grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
             rows, crops = _faces_of(grey, True, detector)
             batch = _Batch(classifier, 256)
             batch.add(name, number, time, rows, crops, tracker.assign([r[:4] for r in rows]))
-            yield LiveFrame(number, time, _table(batch.tables(), batch.names), frame)
+            faces = _table(batch.tables(), batch.names)
+            if auto and paced and len(sizes) > 1:
+                timings.append(clock.perf_counter() - started)
+                if len(timings) == AUTO_FRAMES:
+                    if np.median(timings) > interval:
+                        sizes.pop(0)  # too slow for the source at this size: step down
+                        detector = dict(detector, work_size=sizes[0])
+                        state["work_size"] = sizes[0]
+                    timings = []
+            state["analysed"] += 1
+            yield LiveFrame(number, time, faces, frame)
         if reader.error is not None:
             raise ValueError(f"{name}: the stream broke off ({reader.error}).")
     finally:

@@ -21,9 +21,14 @@ class UnreadableFileWarning(UserWarning):
     ``attrs["errors"]`` holds every such file with its reason."""
 
 
-def _warn_unreadable(name, reason, stacklevel):
-    warnings.warn(f"{name}: skipped, it could not be read: {reason}",
-                  UnreadableFileWarning, stacklevel=stacklevel)
+class VideoBrokeOff(ValueError):
+    """A video that stopped decoding before the frames its header counts
+    (truncated or damaged): the frames before it were analysed."""
+
+
+def _warn_unreadable(name, reason, stacklevel, partial=False):
+    what = "read in part, it broke off" if partial else "skipped, it could not be read"
+    warnings.warn(f"{name}: {what}: {reason}", UnreadableFileWarning, stacklevel=stacklevel)
 
 
 def _grey(array, where):
@@ -64,8 +69,16 @@ def _open_video(path):
     return capture, capture.get(cv2.CAP_PROP_FPS) or 0.0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
 
 
-def _video_frames(path, capture, rate, every, fps):
-    """(frame number, time in seconds, grey frame) of the frames to analyse."""
+#: frames a video may decode short of its header's count without a warning
+#: (containers whose count is estimated from the duration)
+FRAME_COUNT_SLACK = 2
+
+
+def _video_frames(path, capture, rate, every, fps, count=0):
+    """(frame number, time in seconds, grey frame) of the frames to analyse.
+    A :class:`VideoBrokeOff` after the last frame decoded where the video
+    stops more than :data:`FRAME_COUNT_SLACK` frames short of ``count``
+    (its header's frame count; 0 when unknown)."""
     import cv2
 
     if fps is not None and rate <= 0:
@@ -73,8 +86,9 @@ def _video_frames(path, capture, rate, every, fps):
     try:
         number, last_slot = 0, -1
         while True:
-            ok, frame = capture.read()
-            if not ok:
+            # a frame passed over is only decoded (grab), not converted to
+            # BGR (retrieve): twice as fast at 720p
+            if not capture.grab():
                 break
             time = number / rate if rate > 0 else float("nan")
             if fps is not None:
@@ -83,10 +97,20 @@ def _video_frames(path, capture, rate, every, fps):
             else:
                 keep = number % every == 0
             if keep:
+                ok, frame = capture.retrieve()
+                if not ok:
+                    break
                 yield number, time, cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
             number += 1
         if number == 0:
             raise ValueError(f"{path}: not a readable video (no frame could be decoded).")
+        if count - number > FRAME_COUNT_SLACK:
+            last = number - 1
+            when = f" ({last / rate:.2f} s)" if rate > 0 else ""
+            raise VideoBrokeOff(
+                f"{path}: decoding stopped after frame {last}{when}, the last good frame: "
+                f"{number} of the {count} frames its header counts (truncated or damaged); "
+                f"the frames up to {last} are analysed.")
     finally:
         capture.release()
 

@@ -54,7 +54,7 @@ def _predict(args):
             client.close()
     failed = table.attrs.get("errors", {})
     for name, reason in failed.items():
-        print(f"fer-sklearn predict: skipped {reason}", file=sys.stderr)
+        print(f"fer-sklearn predict: {reason}", file=sys.stderr)
     for name in sorted(set(sources) - set(table["source"]) - set(failed), key=sources.index):
         print(f"{name}: no face found", file=sys.stderr)
     names = [column for column in table.columns if column not in _COLUMNS]
@@ -102,7 +102,9 @@ def _predict(args):
                   + ", ".join(f"{name} {p:.2f}" for name, p in ranked) + ")")
     if failed:
         print(f"fer-sklearn predict: {len(failed)} of {len(items)} files could not be "
-              "read (named above); the others' results are complete.", file=sys.stderr)
+              "read in full (named above; of a video that broke off, the frames before "
+              "the break are in the results); the others' results are complete.",
+              file=sys.stderr)
         return 1
     return 0
 
@@ -162,7 +164,7 @@ def _live(args):
                                "opencv-python for a window).") from exc
     detector = _detector_settings(args)
     model = _load_model(args.model, tta=args.tta, engine=args.engine, light=True)
-    frames, seen, started = [], 0, time.perf_counter()
+    frames, seen, started, stream = [], 0, time.perf_counter(), None
     try:
         stream = live(args.source, model, max_fps=args.max_fps, realtime=not args.fast,
                       engine=args.engine, **detector)
@@ -205,7 +207,13 @@ def _live(args):
 
             cv2.destroyAllWindows()
     seconds = time.perf_counter() - started
-    print(f"fer-sklearn live: {seen} frames analysed in {seconds:.1f} s", file=sys.stderr)
+    counts = ""
+    if stream is not None:
+        counts = (f" ({stream.delivered} delivered, {stream.dropped} dropped while the "
+                  f"analysis was busy, {stream.skipped} passed over by --max-fps; work size "
+                  f"{stream.work_size})")
+    print(f"fer-sklearn live: {seen} frames analysed in {seconds:.1f} s{counts}",
+          file=sys.stderr)
     if args.summary and frames:
         _print_summary(pd.concat(frames, ignore_index=True), args.json)
     return 0

@@ -144,7 +144,8 @@ def build_parser():
     live.add_argument("--fast", action="store_true",
                       help="read a video file as fast as it is analysed (no frame "
                            "dropped) instead of at its own frame rate")
-    detector_options(live, "frames", 640)
+    detector_options(live, "frames", "auto: 1280, stepping down to 960 and 640 while the "
+                     "analysis falls behind the source")
     live.add_argument("--annotate-video", metavar="FILE.mp4",
                       help="also write the analysed frames with boxes and labels")
     live.add_argument("--overwrite", action="store_true",
