@@ -3,12 +3,15 @@
 import gzip
 import io
 import os
+import sys
 import tarfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+#: this process's OMP_NUM_THREADS when the tests began
+_OMP_NUM_THREADS = os.environ.get("OMP_NUM_THREADS")
 EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 USAGES = ("Training", "PublicTest", "PrivateTest")
 
@@ -100,6 +103,37 @@ def _private_data_home(tmp_path_factory):
     if not os.environ.get("FER_SKLEARN_DATA"):
         os.environ["FER_SKLEARN_DATA"] = str(tmp_path_factory.mktemp("fer_sklearn_data"))
     yield
+
+
+@pytest.fixture(autouse=True)
+def _thread_settings_restored():
+    """Each test starts with the process's thread settings: the training
+    scripts set torch's thread count and a Dask cluster's nannies leave
+    ``OMP_NUM_THREADS=1`` in this process's environment, and either would
+    make every later test run single-threaded (and the pool tests fail)."""
+    torch = sys.modules.get("torch")
+    threads = torch.get_num_threads() if torch is not None else None
+    yield
+    torch = sys.modules.get("torch")
+    if torch is not None and threads is not None and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    if _OMP_NUM_THREADS is None:
+        os.environ.pop("OMP_NUM_THREADS", None)
+    else:
+        os.environ["OMP_NUM_THREADS"] = _OMP_NUM_THREADS
+
+
+@pytest.fixture
+def two_threads():
+    """torch's thread count, which the search pool follows, at 2 for the
+    test whatever the machine: the pool's work is then really side by side
+    (restored after the test)."""
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(2)
+    from fer_sklearn._runtime import cpu_threads
+
+    assert cpu_threads() == 2
+    return 2
 
 
 @pytest.fixture
