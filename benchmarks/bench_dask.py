@@ -10,8 +10,9 @@ Three parts, each printed as it finishes:
    torch, skorch and fer_sklearn's estimators in its workers (``import
    fer_sklearn`` alone imports none of them: the package is lazy).
 3. **Workloads of at least 2 minutes** (serial): a GridSearchCV of
-   FERCNNClassifier (joblib's Dask backend) and ``analyze`` over the photos
-   folder (repeated), each run serially with torch's 2 threads, on 1 Dask
+   FERCNNClassifier (joblib's Dask backend), ``analyze`` over the photos
+   folder (repeated) and over a video (the real clip looped to 2.5 minutes,
+   in spans: 1 single-threaded worker against 2), each run serially with torch's 2 threads, on 1 Dask
    worker whose torch has 2 threads, and on 2 single-threaded workers.
    The 2-worker layout also runs with ``TORCH_MALLOC`` (glibc's malloc
    thresholds; see below) instead of Dask's default worker environment.
@@ -26,9 +27,9 @@ Three parts, each printed as it finishes:
 
 Usage::
 
-    python benchmarks/bench_dask.py [--parts capacity,startup,grid,analyze]
+    python benchmarks/bench_dask.py [--parts capacity,startup,grid,analyze,video]
         [--epochs 12] [--grid-widths 32,16] [--photo-repeats 60]
-        [--photos ../shared/photos]
+        [--photos ../shared/photos] [--video-seconds 150] [--cache build/videos]
 """
 
 import argparse
@@ -42,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve()
+SHARED_CLIP = HERE.parents[2] / "shared" / "media" / "one-man-talking.mp4"
 
 
 # -- 1. capacity ---------------------------------------------------------------
@@ -146,7 +148,7 @@ def warm(client, model=None):
     return the slowest worker's seconds."""
     seconds = client.run(_import_estimators)
     if model is not None:
-        from fer_sklearn._analyze import _classifier
+        from fer_sklearn._analysis import _classifier
 
         client.run(_classifier, model)
     threads = client.run(_threads)
@@ -206,6 +208,18 @@ def run_analyze(photos, client=None):
     return time.perf_counter() - started, table
 
 
+def looped_video(args):
+    """The real clip looped (back and forth) to ``args.video_seconds`` at
+    360p: bench_video.py's file, kept in ``args.cache``."""
+    sys.path.insert(0, str(HERE.parent))
+    from bench_video import make_video
+
+    folder = Path(args.cache)
+    folder.mkdir(parents=True, exist_ok=True)
+    return make_video(folder / f"talking_360p_{args.video_seconds:g}s.mp4", SHARED_CLIP,
+                      (640, 360), seconds=args.video_seconds)
+
+
 #: (workers, torch threads per worker, glibc settings)
 CONFIGS = [(1, 2, None), (2, 1, None), (2, 1, TORCH_MALLOC)]
 
@@ -227,12 +241,13 @@ def compare_layouts(run, what, model=None, configs=CONFIGS):
     """Time ``run(client)`` serially (``client=None``) and on each layout of
     ``configs`` (warm workers), checking each result equal to the serial one;
     also how busy the workers were (Dask's task stream). Returns the serial
-    seconds."""
+    seconds and each layout's."""
     from distributed import Client, get_task_stream
 
     serial, expected = run(None)
     print(f"   serial, torch 2 threads                          : {serial:6.1f} s",
           flush=True)
+    layouts = []
     for n_workers, threads, malloc in configs:
         with cluster(n_workers, threads, malloc) as local, Client(local) as client:
             _, seen = warm(client, model)
@@ -243,7 +258,8 @@ def compare_layouts(run, what, model=None, configs=CONFIGS):
         print(f"   {describe(n_workers, seen, malloc)}: {seconds:6.1f} s "
               f"({serial / seconds:.2f}x serial; {what} equal: {same}; workers busy "
               f"{busy_share(stream.data, n_workers, seconds):.0%})", flush=True)
-    return serial
+        layouts.append(seconds)
+    return serial, layouts
 
 
 def grid_child(lr, args):
@@ -288,8 +304,8 @@ def workloads(parts, args):
               f"{args.epochs} epochs, module__width in the order {widths}", flush=True)
         print("   (1 worker: not measured; joblib's Dask backend takes the cluster's task "
               "slots as n_jobs, and with one slot it runs the search in this process)")
-        serial = compare_layouts(lambda client: run_grid(X, y, args.epochs, widths, client),
-                                 "scores", configs=[c for c in CONFIGS if c[0] == 2])
+        serial, _ = compare_layouts(lambda client: run_grid(X, y, args.epochs, widths, client),
+                                    "scores", configs=[c for c in CONFIGS if c[0] == 2])
         plain_processes(serial, args)
     if "analyze" in parts:
         files = sorted(p for p in Path(args.photos).iterdir()
@@ -299,11 +315,22 @@ def workloads(parts, args):
         print(f"3b. analyze, {len(photos)} photos ({len(files)} files x "
               f"{args.photo_repeats}), model cnn", flush=True)
         compare_layouts(lambda client: run_analyze(photos, client), "table", model="cnn")
+    if "video" in parts:
+        from fer_sklearn import _dask
+
+        video = looped_video(args)
+        run_analyze(str(SHARED_CLIP))  # load the model and the detector once
+        print(f"3c. analyze, a {args.video_seconds:g} s 360p video (the real clip looped), "
+              f"every frame, model cnn, in spans of {_dask.SPAN_SECONDS:g} s", flush=True)
+        _, (one, two) = compare_layouts(lambda client: run_analyze(str(video), client),
+                                        "table", model="cnn",
+                                        configs=[(1, 1, None), (2, 1, None)])
+        print(f"   2 workers of 1 thread against 1: {one / two:.2f}x", flush=True)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--parts", default="capacity,startup,grid,analyze")
+    parser.add_argument("--parts", default="capacity,startup,grid,analyze,video")
     parser.add_argument("--steps", type=int, default=40, help="capacity: training steps")
     parser.add_argument("--epochs", type=int, default=12, help="grid: epochs per fit")
     parser.add_argument("--n-faces", type=int, default=900, help="grid: sample faces used")
@@ -313,6 +340,10 @@ def main(argv=None):
                              "(the wider fits cost about 3.3 times as much)")
     parser.add_argument("--photos", default=str(HERE.parents[2] / "shared" / "photos"))
     parser.add_argument("--photo-repeats", type=int, default=60)
+    parser.add_argument("--video-seconds", type=float, default=150.0,
+                        help="video: the looped clip's length")
+    parser.add_argument("--cache", default="build/videos",
+                        help="video: where the looped clip is kept")
     parser.add_argument("--steps-only", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--grid-child", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

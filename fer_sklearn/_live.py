@@ -266,7 +266,7 @@ def live(source=0, model="cnn", *, max_fps=None, realtime=True, engine="onnx",
 def _live_frames(source, model, max_fps, realtime, engine, auto, threshold, overlap, verify,
                  state):
     """The generator behind :func:`live`; ``state`` holds its counts."""
-    from ._analyze import _Batch, _classifier, _faces_of, _table
+    from ._analysis import _Batch, _classifier, _faces_of, _table
     from ._faces import check_detector_params
     from ._tracking import _Tracker
     from ._validation import check_engine, check_positive_number

@@ -1,7 +1,7 @@
 """Where ``analyze`` and ``live`` get their images: files, folders, image
 arrays and the frames of videos, as grey levels; and the warning for a
 file that cannot be read. A new kind of input goes here (``_expand`` names
-its kind, ``_analyze._item_faces`` reads it)."""
+its kind, ``_analysis._item_faces`` reads it)."""
 
 import math
 import warnings
@@ -74,18 +74,26 @@ def _open_video(path):
 FRAME_COUNT_SLACK = 2
 
 
-def _video_frames(path, capture, rate, every, fps, count=0):
-    """(frame number, time in seconds, grey frame) of the frames to analyse.
-    A :class:`VideoBrokeOff` after the last frame decoded where the video
-    stops more than :data:`FRAME_COUNT_SLACK` frames short of ``count``
+def _video_frames(path, capture, rate, every, fps, count=0, start=0, stop=None):
+    """(frame number, time in seconds, grey frame) of the frames to analyse,
+    from frame ``start`` (the capture sought there) up to ``stop``
+    (excluded; None: the end of the video). The frames kept are those of
+    the whole video, wherever it starts: every ``every``-th frame counted
+    from frame 0, or one in each 1/``fps`` s. A :class:`VideoBrokeOff`
+    after the last frame decoded where the video stops more than
+    :data:`FRAME_COUNT_SLACK` frames short of ``stop`` or of ``count``
     (its header's frame count; 0 when unknown)."""
     import cv2
 
     if fps is not None and rate <= 0:
         raise ValueError(f"{path}: the video records no frame rate; use every= instead of fps=.")
     try:
-        number, last_slot = 0, -1
-        while True:
+        number, last_slot = start, -1
+        if start:
+            _seek(capture, start)
+            if fps is not None:
+                last_slot = math.floor((start - 1) / rate * fps + 1e-9)
+        while stop is None or number < stop:
             # a frame passed over is only decoded (grab), not converted to
             # BGR (retrieve): twice as fast at 720p
             if not capture.grab():
@@ -104,7 +112,8 @@ def _video_frames(path, capture, rate, every, fps, count=0):
             number += 1
         if number == 0:
             raise ValueError(f"{path}: not a readable video (no frame could be decoded).")
-        if count - number > FRAME_COUNT_SLACK:
+        end = count if stop is None else min(stop, count)
+        if end - number > FRAME_COUNT_SLACK:
             last = number - 1
             when = f" ({last / rate:.2f} s)" if rate > 0 else ""
             raise VideoBrokeOff(
@@ -113,6 +122,21 @@ def _video_frames(path, capture, rate, every, fps, count=0):
                 f"the frames up to {last} are analysed.")
     finally:
         capture.release()
+
+
+def _seek(capture, start):
+    """``capture`` at frame ``start``: sought (OpenCV's FFmpeg reader seeks
+    to the keyframe before and decodes up to the frame), else, where the
+    reader cannot seek, every frame before it decoded."""
+    import cv2
+
+    if capture.set(cv2.CAP_PROP_POS_FRAMES, start) and \
+            int(capture.get(cv2.CAP_PROP_POS_FRAMES)) == start:
+        return
+    capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+    for _ in range(start):
+        if not capture.grab():
+            break
 
 
 def _expand(source):

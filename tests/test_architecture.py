@@ -25,7 +25,8 @@ LAYERS = {
     # ONNX graphs and the runtime that predicts with them; the shipped models
     "engine": ["_onnx", "_runtime", "_engine", "_pretrained"],
     # photos, videos and streams
-    "media": ["_faces", "_sources", "_tracking", "_parallel", "_analyze", "_annotate", "_live"],
+    "media": ["_faces", "_sources", "_tracking", "_parallel", "_analysis", "_dask", "_analyze",
+              "_annotate", "_live"],
     # what users call directly
     "interface": ["plotting", "cli", "__init__"],
 }

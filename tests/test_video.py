@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fer_sklearn import _analyze, _parallel, analyze, live, load_pretrained
+from fer_sklearn import _analysis, _parallel, analyze, live, load_pretrained
 from fer_sklearn._parallel import in_order
 from fer_sklearn._runtime import one_thread_here
 from fer_sklearn._sources import UnreadableFileWarning, VideoBrokeOff
@@ -152,7 +152,7 @@ def test_a_video_that_breaks_off_gives_its_frames_and_a_warning(model, tmp_path,
 
 def slow_faces(seconds):
     """``_faces_of``, taking at least ``seconds`` a frame."""
-    faces_of = _analyze._faces_of
+    faces_of = _analysis._faces_of
 
     def slow(*args, **kwargs):
         time.sleep(seconds)
@@ -164,7 +164,7 @@ def slow_faces(seconds):
 @needs_media
 def test_live_steps_down_its_work_size_when_it_falls_behind_and_counts_drops(model):
     # 24 fps: a frame every 42 ms; 60 ms a frame falls behind at every size
-    with mock.patch.object(_analyze, "_faces_of", slow_faces(0.06)):
+    with mock.patch.object(_analysis, "_faces_of", slow_faces(0.06)):
         with live(TALKING, model) as stream:
             # the size for the next frame, after each: 8 frames at 1280, 8 at 960
             sizes = [stream.work_size for _ in zip(range(20), stream)]
@@ -177,7 +177,7 @@ def test_live_steps_down_its_work_size_when_it_falls_behind_and_counts_drops(mod
     with live(TALKING, model, work_size=1280, max_fps=12) as stream:
         frames = [item.frame for _, item in zip(range(10), stream)]
         assert stream.work_size == 1280 and stream.skipped > 0
-    with mock.patch.object(_analyze, "_faces_of", slow_faces(0.06)):
+    with mock.patch.object(_analysis, "_faces_of", slow_faces(0.06)):
         with live(TALKING, model, realtime=False) as stream:
             frames = [item.frame for _, item in zip(range(12), stream)]
             assert frames == list(range(12))

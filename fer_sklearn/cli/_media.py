@@ -18,7 +18,8 @@ from ._common import (
 )
 
 def _predict(args):
-    from .._analyze import _COLUMNS, analyze
+    from .._analysis import _COLUMNS
+    from .._analyze import analyze
     from .._sources import VIDEO_SUFFIXES, _expand
 
     # every output target is checked before any work
