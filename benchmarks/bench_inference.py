@@ -273,16 +273,20 @@ def bench_live(args):
     with tempfile.TemporaryDirectory() as folder:
         video = video_720p(Path(folder) / "talking720.mp4", args.video)
         total = int(cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FRAME_COUNT))
-        for work_size in (640, 1280):
+        for work_size in ("auto", 640, 1280):
             started = time.perf_counter()
-            frames = list(live(video, work_size=work_size))
+            stream = live(video, work_size=work_size)
+            with stream:
+                frames = list(stream)
             seconds = time.perf_counter() - started
             one = sum(len(f.faces) == 1 for f in frames)
             rows.append({"video": "720p, 30 fps", "work_size": str(work_size), "frames": total,
                          "analysed": len(frames), "analysed share": len(frames) / total,
+                         "dropped": stream.dropped, "final work size": stream.work_size,
                          "one face": one, "seconds": seconds})
             print(f"live on a 720p 30 fps file in real time, work_size={work_size}: "
                   f"{len(frames)} of {total} frames analysed ({len(frames) / total:.0%}), "
+                  f"{stream.dropped} dropped, work size at the end {stream.work_size}, "
                   f"{one} with one face, {seconds:.1f} s", flush=True)
     return rows
 
