@@ -318,3 +318,27 @@ def test_the_shifted_faces_are_what_they_say():
     assert not np.array_equal(sets[("jpeg", 2)], faces)
     again = bench.shifted_sets(faces)
     np.testing.assert_array_equal(sets[("noise", 1)], again[("noise", 1)])
+
+
+def test_blend_weights_between_a_run_and_the_shipped_model(tmp_path, capsys):
+    from fer_sklearn._checkpoints import dequantize, shipped_checkpoint
+
+    blend = script("blend_weights")
+    _, shipped = shipped_checkpoint("cnn")
+    base = dequantize(shipped["state_dict"], shipped.get("scales"))
+    tuned = dict(shipped, scales=None, epoch=10,
+                 state_dict={k: v + 1.0 if v.is_floating_point() else v for k, v in base.items()})
+    torch.save(tuned, tmp_path / "last.pt")
+    assert blend.main([str(tmp_path / "last.pt"), "--alpha", "0", "0.25", "1",
+                       "--out", str(tmp_path / "blend_")]) == 0
+    for alpha in (0, 0.25, 1):
+        blended = torch.load(tmp_path / f"blend_{alpha:g}.pt", weights_only=True)
+        assert blended["epoch"] == 10
+        for key, value in base.items():
+            if value.is_floating_point():
+                torch.testing.assert_close(blended["state_dict"][key], value + alpha)
+            else:
+                assert torch.equal(blended["state_dict"][key], value)
+    with pytest.raises(SystemExit):
+        blend.main([str(tmp_path / "last.pt"), "--alpha", "1.5", "--out", str(tmp_path / "x")])
+    assert "--alpha must be in [0, 1]; got 1.5" in capsys.readouterr().err
