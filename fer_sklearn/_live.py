@@ -134,7 +134,7 @@ class _Reader(threading.Thread):
 
 
 class LiveStream:
-    """What :func:`live` returns: an iterator of :data:`LiveFrame`, with
+    """What :func:`live` returns: an iterator of ``LiveFrame``, with
     counts of what the source delivered and what the analysis kept.
 
     Attributes
@@ -231,7 +231,7 @@ def live(source=0, model="cnn", *, max_fps=None, realtime=True, engine="onnx",
         The face detector's work size (as for :func:`analyze`). ``"auto"``
         picks it from the measured throughput: a live source starts at the
         photo size 1280, and whenever the median analysis time of
-        :data:`AUTO_FRAMES` frames at a size is longer than the source's
+        8 frames at a size is longer than the source's
         frame interval (``1 / max_fps`` where that is longer; 1/30 s for a
         source without a frame rate), it steps down to the next of 960 and
         640, never below 640 and never back up. A file read with
