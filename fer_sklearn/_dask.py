@@ -106,7 +106,7 @@ def _spans(item, options, threads=1):
     except ValueError:
         return [(0, None)]
     fps = options["fps"]
-    if rate <= 0 or count <= 0 or (fps is not None and fps <= 0):
+    if rate <= 0 or count <= 0:
         return [(0, None)]
     length = SPAN_SECONDS * rate
     step = options["every"] if fps is None else max(1.0, rate / fps)  # frames per analysed frame
