@@ -15,10 +15,14 @@ process (its peak resident memory is its own, ``VmHWM``):
    searched, peak memory.
 3. **photos**: 40 phone-size portraits (``bench_inference.py``'s) side by
    side: photos/s.
+4. **ceiling** (not by default): the face search alone (``find_faces``) on
+   120 frames of the 720p and 1080p clips held in memory, one frame at a
+   time on every thread against one frame a thread side by side: the most
+   that side by side can gain where the search is the work.
 
 Usage::
 
-    python benchmarks/bench_video.py [--parts rates long photos]
+    python benchmarks/bench_video.py [--parts rates long photos ceiling]
         [--cache DIR] [--csv docs/bench/video.csv]
 
 ``--cache`` keeps the made videos between runs (the 1-hour file is about
@@ -186,10 +190,55 @@ def bench_photos(args, folder):
              "seconds": seconds, "rows": len(table)}]
 
 
+def bench_ceiling(args, folder):
+    """The face search alone (``find_faces``, as ``analyze`` calls it) on
+    the first frames of the 720p and 1080p clips held in memory: one frame
+    at a time on every thread, against one frame a thread side by side (the
+    most that searching frames side by side can gain)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import cv2
+
+    from fer_sklearn._faces import find_faces
+    from fer_sklearn._runtime import cpu_threads, one_thread_here
+
+    threads = cpu_threads()
+    rows = []
+    for name in ("720p", "1080p"):
+        video = make_video(folder / f"talking_{name}_{args.limit_frames}.mp4", args.video,
+                           SIZES[name], limit=args.limit_frames)
+        capture = cv2.VideoCapture(str(video))
+        frames = []
+        while len(frames) < 120:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
+        capture.release()
+        find_faces(frames[0])  # the session made
+        started = time.perf_counter()
+        for frame in frames:
+            find_faces(frame)
+        serial = len(frames) / (time.perf_counter() - started)
+        with ThreadPoolExecutor(threads, initializer=one_thread_here) as pool:
+            list(pool.map(find_faces, frames[:threads]))  # each thread's session made
+            started = time.perf_counter()
+            list(pool.map(find_faces, frames))
+            side = len(frames) / (time.perf_counter() - started)
+        row = {"part": "ceiling", "video": f"{name}, {len(frames)} frames, search only",
+               "analysed": len(frames), "serial frames/s": serial,
+               "side by side frames/s": side, "ratio": side / serial}
+        rows.append(row)
+        print(f"{row['video']}: one frame at a time on {threads} threads {serial:.1f} frames/s, "
+              f"{threads} frames side by side on 1 thread each {side:.1f} ({side / serial:.2f}x)",
+              flush=True)
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--parts", nargs="+", default=["rates", "long", "photos"],
-                        choices=["rates", "long", "photos"])
+                        choices=["rates", "long", "photos", "ceiling"])
     parser.add_argument("--video", type=Path, default=SHARED / "media" / "one-man-talking.mp4")
     parser.add_argument("--photos", type=Path, default=SHARED / "photos")
     parser.add_argument("--cache", type=Path, default=None,
@@ -214,7 +263,8 @@ def main(argv=None):
         folder.mkdir(parents=True, exist_ok=True)
         rows = []
         for part in args.parts:
-            rows += {"rates": bench_rates, "long": bench_long, "photos": bench_photos}[part](
+            rows += {"rates": bench_rates, "long": bench_long, "photos": bench_photos,
+                     "ceiling": bench_ceiling}[part](
                 args, folder)
     if args.csv:
         columns = list(dict.fromkeys(key for row in rows for key in row))

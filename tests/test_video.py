@@ -202,12 +202,14 @@ def test_video_benchmark_on_a_few_frames(tmp_path, capsys):
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     out = tmp_path / "video.csv"
-    bench.main(["--parts", "rates", "--limit-frames", "6", "--cache", str(tmp_path),
+    bench.main(["--parts", "rates", "ceiling", "--limit-frames", "6", "--cache", str(tmp_path),
                 "--csv", str(out)])
     printed = capsys.readouterr().out
     assert "720p, 6 frames: one frame at a time" in printed
+    assert "1080p, 6 frames, search only: one frame at a time on" in printed
     rows = out.read_text().splitlines()
-    assert len(rows) == 1 + 3  # 360p, 720p, 1080p
-    assert all(",True," in row for row in rows[1:])  # the same rows both ways
+    assert len(rows) == 1 + 3 + 2  # 360p, 720p, 1080p; the search alone at 720p, 1080p
+    assert all(",True," in row for row in rows[1:4])  # the same rows both ways
+    assert all(row.startswith("ceiling,") for row in rows[4:])
     assert sorted(p.name for p in tmp_path.glob("*.mp4")) == [
         "talking_1080p_6.mp4", "talking_360p_6.mp4", "talking_720p_6.mp4"]
