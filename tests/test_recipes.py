@@ -47,6 +47,12 @@ def test_overrides_and_errors():
     clf = make_classifier("renet", max_epochs=3, n_samples=64, random_state=5, lr=0.01)
     assert (clf.max_epochs, clf.random_state, clf.lr) == (3, 5, 0.01)
     assert dict(clf.callbacks)["lr_policy"].kwargs["epochs"] == 3
+    # the schedule follows an overridden rate and batch size (it once kept
+    # the recipe's peak rate while the estimator's lr changed)
+    tuned = make_classifier("cnn-robust", n_samples=1000, lr=0.001, batch_size=100)
+    assert (tuned.lr, tuned.batch_size) == (0.001, 100)
+    kwargs = dict(tuned.callbacks)["lr_policy"].kwargs
+    assert (kwargs["max_lr"], kwargs["steps_per_epoch"]) == (0.001, 10)
     with pytest.raises(ValueError, match=r"Unknown recipe 'vgg'; choose one of \['cnn', "):
         make_classifier("vgg")
     with pytest.raises(ValueError, match="pass n_samples"):
