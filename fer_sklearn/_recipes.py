@@ -62,6 +62,16 @@ _DISTILLED = dict(
     distill_temperature=2.0,
 )
 
+# what the recipes trained to hold on photos share: faces rotated up to 15
+# degrees, zoomed 0.85 to 1.15, squashed or stretched up to 1.2 times and,
+# half of them, with a photo shift (_augment.random_photo)
+_ROBUST = dict(
+    augment_rotation=15.0,
+    augment_zoom=0.15,
+    augment_aspect=0.2,
+    augment_photo=0.5,
+)
+
 #: The recipes by name. ``kind`` picks the estimator; ``schedule`` is
 #: "onecycle" (OneCycleLR over all epochs, 20% warm-up, stepped every
 #: batch), "snapshots" (one-cycle over ``epochs - cycles * cycle_epochs``
@@ -96,10 +106,7 @@ RECIPES = {
         init="cnn",
         max_epochs=10,
         lr=0.005,
-        augment_rotation=15.0,
-        augment_zoom=0.15,
-        augment_aspect=0.2,
-        augment_photo=0.5,
+        **_ROBUST,
     ),
     # cnn-distill with cnn-robust's augmentation from the first epoch: one
     # FERNet trained from scratch, 75 epochs, distilled from the shipped
@@ -114,10 +121,7 @@ RECIPES = {
         **_DISTILLED,
         kind="cnn",
         max_epochs=75,
-        augment_rotation=15.0,
-        augment_zoom=0.15,
-        augment_aspect=0.2,
-        augment_photo=0.5,
+        **_ROBUST,
     ),
     # six snapshots of one run: 42 epochs one-cycle, then 5 warm restarts
     # of 7 epochs from lr 0.02; a snapshot at the end of each stage
