@@ -196,25 +196,20 @@ def bench_ceiling(args, folder):
     at a time on every thread, against one frame a thread side by side (the
     most that searching frames side by side can gain)."""
     from concurrent.futures import ThreadPoolExecutor
-
-    import cv2
+    from itertools import islice
 
     from fer_sklearn._faces import find_faces
     from fer_sklearn._runtime import cpu_threads, one_thread_here
+    from fer_sklearn._sources import _open_video, _video_frames
 
     threads = cpu_threads()
     rows = []
     for name in ("720p", "1080p"):
         video = make_video(folder / f"talking_{name}_{args.limit_frames}.mp4", args.video,
                            SIZES[name], limit=args.limit_frames)
-        capture = cv2.VideoCapture(str(video))
-        frames = []
-        while len(frames) < 120:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
-        capture.release()
+        capture, rate, count = _open_video(video)  # decoded and made grey as analyze does
+        frames = [grey for _, _, grey in islice(
+            _video_frames(video, capture, rate, 1, None, count), 120)]
         find_faces(frames[0])  # the session made
         started = time.perf_counter()
         for frame in frames:
