@@ -19,10 +19,14 @@ process (its peak resident memory is its own, ``VmHWM``):
    120 frames of the 720p and 1080p clips held in memory, one frame at a
    time on every thread against one frame a thread side by side: the most
    that side by side can gain where the search is the work.
+5. **int8** (not by default): the detector's network quantized to int8
+   (ONNX Runtime, static, calibrated on the photos folder) against the
+   shipped float32 graph: ms a 720p frame, and how far face probabilities
+   move. A measurement, not shipped.
 
 Usage::
 
-    python benchmarks/bench_video.py [--parts rates long photos ceiling]
+    python benchmarks/bench_video.py [--parts rates long photos ceiling int8]
         [--cache DIR] [--csv docs/bench/video.csv]
 
 ``--cache`` keeps the made videos between runs (the 1-hour file is about
@@ -230,10 +234,84 @@ def bench_ceiling(args, folder):
     return rows
 
 
+def bench_int8(args, folder):
+    """The detector's network as an int8 graph, against the shipped float32
+    one: ONNX Runtime's static QDQ quantization (per channel, MinMax),
+    calibrated on the photos folder (640 pixels long) and the first frame
+    of the 720p clip, the graph first converted to opset 13 (per-channel
+    scales need it) and prepared (ONNX Runtime's ``quant_pre_process``). One network run on that 720p frame, ms on 1 and on all
+    threads, and the largest change of a face probability on the photos."""
+    from importlib import resources
+
+    import cv2
+    import numpy as np
+    import onnx
+    from onnx import version_converter
+    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat,
+                                          QuantType, quantize_static)
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from fer_sklearn._faces import _BGR_MEAN, MODEL_FILE
+    from fer_sklearn._runtime import cpu_threads, make_session
+
+    def network_input(grey):
+        return {"input": (grey.astype(np.float32)[None] - _BGR_MEAN)[None]}
+
+    photos = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in sorted(args.photos.glob("*.jpg"))]
+    video = make_video(folder / f"talking_720p_{args.limit_frames}.mp4", args.video,
+                       SIZES["720p"], limit=args.limit_frames)
+    ok, frame = cv2.VideoCapture(str(video)).read()
+    frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    calibration = [network_input(cv2.resize(g, None, fx=640 / max(g.shape), fy=640 / max(g.shape),
+                                            interpolation=cv2.INTER_AREA)) for g in photos]
+    calibration.append(network_input(frame))
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.items = iter(calibration)
+
+        def get_next(self):
+            return next(self.items, None)
+
+    graph = resources.files("fer_sklearn.pretrained").joinpath(MODEL_FILE).read_bytes()
+    opset13, ready = folder / "detector_opset13.onnx", folder / "detector_ready.onnx"
+    int8 = folder / "detector_int8.onnx"
+    onnx.save(version_converter.convert_version(onnx.load_from_string(graph), 13), str(opset13))
+    quant_pre_process(str(opset13), str(ready), skip_symbolic_shape=True)
+    quantize_static(str(ready), str(int8), Reader(), quant_format=QuantFormat.QDQ,
+                    per_channel=True, activation_type=QuantType.QUInt8,
+                    weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax)
+    graphs = {"float32": graph, "int8": int8.read_bytes()}
+    rows = []
+    for threads in sorted({1, cpu_threads()}):
+        ms = {}
+        for name, data in graphs.items():
+            session = make_session(data, threads)
+            session.run(None, network_input(frame))
+            started, runs = time.perf_counter(), 0
+            while time.perf_counter() - started < 3:
+                session.run(None, network_input(frame))
+                runs += 1
+            ms[name] = 1000 * (time.perf_counter() - started) / runs
+        rows.append({"part": "int8 detector", "video": f"one 720p frame, {threads} thread(s)",
+                     "serial frames/s": 1000 / ms["float32"],
+                     "side by side frames/s": 1000 / ms["int8"],
+                     "ratio": ms["float32"] / ms["int8"]})
+        print(f"detector network, one 720p frame on {threads} thread(s): float32 "
+              f"{ms['float32']:.1f} ms, int8 {ms['int8']:.1f} ms", flush=True)
+    sessions = {name: make_session(data, cpu_threads()) for name, data in graphs.items()}
+    change = max(float(np.abs(sessions["float32"].run(None, network_input(g))[1][0, :, 1]
+                              - sessions["int8"].run(None, network_input(g))[1][0, :, 1]).max())
+                 for g in photos)
+    print(f"largest change of a face probability over the {len(photos)} photos: {change:.2f}",
+          flush=True)
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--parts", nargs="+", default=["rates", "long", "photos"],
-                        choices=["rates", "long", "photos", "ceiling"])
+                        choices=["rates", "long", "photos", "ceiling", "int8"])
     parser.add_argument("--video", type=Path, default=SHARED / "media" / "one-man-talking.mp4")
     parser.add_argument("--photos", type=Path, default=SHARED / "photos")
     parser.add_argument("--cache", type=Path, default=None,
@@ -259,7 +337,7 @@ def main(argv=None):
         rows = []
         for part in args.parts:
             rows += {"rates": bench_rates, "long": bench_long, "photos": bench_photos,
-                     "ceiling": bench_ceiling}[part](
+                     "ceiling": bench_ceiling, "int8": bench_int8}[part](
                 args, folder)
     if args.csv:
         columns = list(dict.fromkeys(key for row in rows for key in row))

@@ -2,6 +2,7 @@
 pool (rows identical to one frame at a time), videos that break off, and
 ``live``'s counts and work size."""
 
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -194,7 +195,7 @@ def test_live_command_reports_dropped_frames(capsys):
 
 
 @needs_media
-def test_video_benchmark_on_a_few_frames(tmp_path, capsys):
+def test_video_benchmark_on_a_few_frames(tmp_path, capsys, two_threads):
     import importlib.util
 
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_video.py"
@@ -202,14 +203,19 @@ def test_video_benchmark_on_a_few_frames(tmp_path, capsys):
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     out = tmp_path / "video.csv"
-    bench.main(["--parts", "rates", "ceiling", "--limit-frames", "6", "--cache", str(tmp_path),
-                "--csv", str(out)])
+    bench.main(["--parts", "rates", "ceiling", "int8", "--limit-frames", "6",
+                "--cache", str(tmp_path), "--csv", str(out)])
     printed = capsys.readouterr().out
     assert "720p, 6 frames: one frame at a time" in printed
     assert "1080p, 6 frames, search only: one frame at a time on" in printed
+    assert "detector network, one 720p frame on 1 thread(s): float32" in printed
+    assert re.search(r"largest change of a face probability over the 20 photos: [01]\.\d\d\n",
+                     printed)
     rows = out.read_text().splitlines()
-    assert len(rows) == 1 + 3 + 2  # 360p, 720p, 1080p; the search alone at 720p, 1080p
+    # 360p, 720p, 1080p; the search alone at 720p, 1080p; int8 on 1 and 2 threads
+    assert len(rows) == 1 + 3 + 2 + 2
     assert all(",True," in row for row in rows[1:4])  # the same rows both ways
-    assert all(row.startswith("ceiling,") for row in rows[4:])
+    assert all(row.startswith("ceiling,") for row in rows[4:6])
+    assert all(row.startswith("int8 detector,") for row in rows[6:])
     assert sorted(p.name for p in tmp_path.glob("*.mp4")) == [
         "talking_1080p_6.mp4", "talking_360p_6.mp4", "talking_720p_6.mp4"]
