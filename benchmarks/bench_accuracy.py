@@ -9,6 +9,7 @@ Usage::
 
     python benchmarks/bench_accuracy.py [--data PATH] [--usage PublicTest]
                                         [--study build/study/best.pt]
+                                        [--checkpoint NAME=build/run/last.pt ...]
                                         [--without-training-duplicates]
                                         [--csv docs/bench/accuracy.csv]
 
@@ -17,7 +18,9 @@ on PublicTest: figures on it are validation figures. ``study`` (shipped)
 is the course study's CNN trained with its protocol (6 classes: no 7-class
 figure; its recall columns are of the 6 classes, Angry with Disgust);
 ``--study`` adds another checkpoint of ``scripts/train_pretrained.py
-study``.
+study``; ``--checkpoint NAME=PATH`` (repeated) adds a checkpoint of any
+recipe's run under NAME: the clean figure of a candidate on the whole
+split (``bench_robustness.py --every 3`` scores one face in three).
 
 FER2013's test splits repeat some Training faces byte for byte (280 of
 PublicTest's 3,589); ``--without-training-duplicates`` leaves those out,
@@ -80,6 +83,8 @@ def main(argv=None):
                         default=["cnn", "cnn-ensemble", "rnn", "study"])
     parser.add_argument("--csv", default=None, help="also write the table here (CSV)")
     parser.add_argument("--study", default=None, help="checkpoint of the study's CNN")
+    parser.add_argument("--checkpoint", action="append", default=[], metavar="NAME=PATH",
+                        help="also a checkpoint of scripts/train_pretrained.py, as NAME")
     parser.add_argument("--without-training-duplicates", action="store_true",
                         help="leave out the faces identical to a Training face")
     args = parser.parse_args(argv)
@@ -97,6 +102,12 @@ def main(argv=None):
     if args.study:
         checkpoint = torch.load(args.study, map_location="cpu", weights_only=True)
         rows += evaluate("study CNN", classifier_from_checkpoint(checkpoint), X, y)
+    for item in args.checkpoint:
+        name, _, path = item.partition("=")
+        if not name or not path:
+            parser.error(f"--checkpoint takes NAME=PATH; got {item!r}")
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        rows += evaluate(name, classifier_from_checkpoint(checkpoint, path), X, y)
 
     print(f"{args.usage}: {described} of {Path(faces.filename).name}; torch threads "
           f"{torch.get_num_threads()}\n")

@@ -342,3 +342,22 @@ def test_blend_weights_between_a_run_and_the_shipped_model(tmp_path, capsys):
     with pytest.raises(SystemExit):
         blend.main([str(tmp_path / "last.pt"), "--alpha", "1.5", "--out", str(tmp_path / "x")])
     assert "--alpha must be in [0, 1]; got 1.5" in capsys.readouterr().err
+
+
+def test_accuracy_benchmark_scores_a_run_checkpoint_as_the_shipped_model(csv, tmp_path,
+                                                                         capsys):
+    from fer_sklearn._checkpoints import shipped_checkpoint
+
+    bench = script_at(SCRIPTS.parent / "benchmarks", "bench_accuracy")
+    _, checkpoint = shipped_checkpoint("study")
+    torch.save(checkpoint, tmp_path / "last.pt")
+    bench.main(["--data", csv, "--models", "study",
+                "--checkpoint", f"mine={tmp_path / 'last.pt'}"])
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ")[1:3]
+            for line in capsys.readouterr().out.splitlines() if line.startswith("| ")}
+    # the same weights score the same, with and without flips
+    assert rows["mine"] == rows["study"]
+    assert rows["mine + flip TTA"] == rows["study + flip TTA"]
+    with pytest.raises(SystemExit):
+        bench.main(["--data", csv, "--models", "study", "--checkpoint", "no-path"])
+    assert "--checkpoint takes NAME=PATH; got 'no-path'" in capsys.readouterr().err
