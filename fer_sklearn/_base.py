@@ -67,6 +67,7 @@ class _FERClassifierBase(TrainingMixin, DistillationMixin, PersistenceMixin,
         augment_aspect=0.0,
         augment_photo=0.0,
         augment_flip=True,
+        consistency_weight=0.0,
         tta=False,
         lr_schedule="cosine",
         clip_grad_norm=None,
@@ -95,6 +96,7 @@ class _FERClassifierBase(TrainingMixin, DistillationMixin, PersistenceMixin,
         self.augment_aspect = augment_aspect
         self.augment_photo = augment_photo
         self.augment_flip = augment_flip
+        self.consistency_weight = consistency_weight
         self.tta = tta
         self.lr_schedule = lr_schedule
         self.clip_grad_norm = clip_grad_norm
@@ -167,6 +169,15 @@ class _FERClassifierBase(TrainingMixin, DistillationMixin, PersistenceMixin,
         if not 0.0 <= float(self.augment_photo) <= 1.0:
             raise ValueError(
                 f"augment_photo must be a probability in [0, 1]; got {self.augment_photo!r}."
+            )
+        try:
+            consistency = float(self.consistency_weight)
+        except (TypeError, ValueError):
+            consistency = float("nan")
+        if not (np.isfinite(consistency) and consistency >= 0.0):
+            raise ValueError(
+                f"consistency_weight must be a finite number >= 0 (0: no consistency "
+                f"term); got {self.consistency_weight!r}."
             )
         if not float(self.augment_aspect) >= 0.0:
             raise ValueError(

@@ -32,10 +32,11 @@ class CosineLR(Callback):
 class SettleAugmentation(Callback):
     """Train the last ``epochs`` epochs of each stage on flips only.
 
-    Shifts, rotations, zooms, aspect changes and photo shifts are turned off
-    for those epochs (the classifier's ``augment_shift``,
-    ``augment_rotation``, ``augment_zoom``, ``augment_aspect`` and
-    ``augment_photo`` are set to 0, and restored when training ends), so that the network
+    Shifts, rotations, zooms, aspect changes, photo shifts and the
+    consistency term's shifted view are turned off for those epochs (the
+    classifier's ``augment_shift``, ``augment_rotation``, ``augment_zoom``,
+    ``augment_aspect``, ``augment_photo`` and ``consistency_weight`` are set
+    to 0, and restored when training ends), so that the network
     finishes each stage on faces framed as they come at prediction time;
     random flips stay as configured. By default the one stage is the whole
     ``fit`` call; ``stage_ends`` names the epochs that end stages (e.g. the
@@ -53,7 +54,7 @@ class SettleAugmentation(Callback):
     """
 
     _SETTINGS = ("augment_shift", "augment_rotation", "augment_zoom", "augment_aspect",
-                 "augment_photo")
+                 "augment_photo", "consistency_weight")
 
     def __init__(self, epochs=2, stage_ends=None):
         self.epochs = epochs

@@ -68,6 +68,15 @@ augment_photo : float in [0, 1], default=0.0
 augment_flip : bool, default=True
     Random horizontal flips (training only). Set them all to 0/False to
     train without augmentation.
+consistency_weight : float >= 0, default=0.0
+    A consistency term in the manner of AugMix (Hendrycks et al., 2020):
+    when above 0, each training batch is also seen with a photo shift on
+    every face (as ``augment_photo=1`` draws them, after the same shift,
+    rotation, zoom and flip), and the loss adds this weight times the
+    Jensen-Shannon divergence between the two views' probabilities. The
+    labels (and the teacher) are learnt from the first view only, which
+    gets ``augment_photo`` as usual (0 keeps it free of photo shifts).
+    Costs a second pass of every batch through the network.
 tta : bool, default=False
     Test-time augmentation: average the logits of each face and its mirror
     image at prediction.
@@ -201,6 +210,7 @@ class FERCNNClassifier(_FERClassifierBase):
         augment_aspect=0.0,
         augment_photo=0.0,
         augment_flip=True,
+        consistency_weight=0.0,
         tta=False,
         lr_schedule="cosine",
         clip_grad_norm=None,
@@ -264,6 +274,7 @@ class FERRNNClassifier(_FERClassifierBase):
         augment_aspect=0.0,
         augment_photo=0.0,
         augment_flip=True,
+        consistency_weight=0.0,
         tta=False,
         lr_schedule="cosine",
         clip_grad_norm=5.0,

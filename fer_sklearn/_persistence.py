@@ -134,6 +134,7 @@ class PersistenceMixin:
         # are what those versions did
         state.setdefault("augment_aspect", 0.0)
         state.setdefault("augment_photo", 0.0)
+        state.setdefault("consistency_weight", 0.0)
         super().__setstate__(state)
 
 

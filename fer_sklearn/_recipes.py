@@ -95,7 +95,9 @@ RECIPES = {
     # run's peak), the last two epochs on flips only. Its run (seed 0, 7
     # minutes on 2 CPU cores), on one PublicTest face in three
     # (bench_robustness.py --every 3, 6 classes): mCA 65.23% against the
-    # cnn's 59.80%, clean 69.67% against 71.01%. 20 epochs: mCA 65.79%,
+    # cnn's 59.80%, clean 69.67% against 71.01% (on all of PublicTest,
+    # bench_accuracy.py, torch with flips: 69.55% against 70.47%; the photo
+    # shifts cost it, the geometric ones add little). 20 epochs: mCA 65.79%,
     # clean 69.59%; a peak of 0.0025: 65.21% and 69.84%; a peak of 0.02
     # (the run once reported as this recipe's: --param lr did not reach the
     # schedule then): 64.85% and 69.26%

@@ -16,7 +16,7 @@ from skorch.utils import to_device
 
 from ._augment import random_affine, random_photo
 
-__all__ = ["NesterovSGD", "TrainingMixin", "encoded_accuracy"]
+__all__ = ["NesterovSGD", "TrainingMixin", "encoded_accuracy", "jensen_shannon"]
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -201,8 +201,14 @@ class TrainingMixin:
             )
 
     def _augment(self, Xi):
+        """The training view of a batch: the affine augmentation, then photo
+        shifts on ``augment_photo`` of it."""
+        return random_photo(self._affine(Xi), self.augment_photo,
+                            generator=getattr(self, "augment_generator_", None))
+
+    def _affine(self, Xi):
         generator = getattr(self, "augment_generator_", None)
-        Xi = random_affine(
+        return random_affine(
             Xi,
             shift=self.augment_shift,
             rotation=self.augment_rotation,
@@ -211,7 +217,6 @@ class TrainingMixin:
             flip=self.augment_flip,
             generator=generator,
         )
-        return random_photo(Xi, self.augment_photo, generator=generator)
 
     def _autocast(self):
         device = torch.device(self.device).type if self.device else "cpu"
@@ -222,10 +227,38 @@ class TrainingMixin:
         self._set_training(True)
         Xi, yi = unpack_data(batch)
         # augment where the batch will be used (the GPU, with device="cuda")
-        Xi = self._augment(to_device(torch.as_tensor(Xi), self.device))
+        Xi = to_device(torch.as_tensor(Xi), self.device)
+        weight = float(self.consistency_weight)
+        if not weight:
+            Xi = self._augment(Xi)
+            with self._autocast():
+                y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred.float(), yi, X=Xi, training=True)
+            loss.backward()
+            return {"loss": loss, "y_pred": y_pred}
+        # the consistency term: one pass of both views (BatchNorm sees them
+        # together), the labels' loss on the first only
+        generator = getattr(self, "augment_generator_", None)
+        framed = self._affine(Xi)
+        first = random_photo(framed, self.augment_photo, generator=generator)
+        shifted = random_photo(framed, 1.0, generator=generator)
         with self._autocast():
-            y_pred = self.infer(Xi, **fit_params)
-        loss = self.get_loss(y_pred.float(), yi, X=Xi, training=True)
+            logits = self.infer(torch.cat([first, shifted]), **fit_params).float()
+        y_pred, y_shifted = logits[: len(first)], logits[len(first):]
+        loss = self.get_loss(y_pred, yi, X=first, training=True)
+        loss = loss + weight * jensen_shannon(y_pred, y_shifted)
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
+
+
+def jensen_shannon(logits_a, logits_b):
+    """Mean over the batch of the Jensen-Shannon divergence between the
+    probabilities of two sets of logits (natural log; 0 to log 2)."""
+    log_a = torch.log_softmax(logits_a, dim=1)
+    log_b = torch.log_softmax(logits_b, dim=1)
+    # log of the mixture, clamped as AugMix does against log(0)
+    log_mix = torch.log((log_a.exp() + log_b.exp()).clamp(1e-7, 2.0) / 2)
+    kl_a = (log_a.exp() * (log_a - log_mix)).sum(dim=1)
+    kl_b = (log_b.exp() * (log_b - log_mix)).sum(dim=1)
+    return ((kl_a + kl_b) / 2).mean()
 

@@ -614,6 +614,9 @@ def test_the_signature_names_every_documented_parameter(cls):
 @pytest.mark.parametrize("params,message", [
     (dict(augment_photo=1.5), "augment_photo must be a probability"),
     (dict(augment_aspect=-0.1), "augment_aspect must be >= 0"),
+    (dict(consistency_weight=-1.0), "consistency_weight must be a finite number >= 0"),
+    (dict(consistency_weight=float("nan")), "consistency_weight must be a finite number"),
+    (dict(consistency_weight="high"), "consistency_weight must be a finite number"),
 ])
 def test_photo_augmentation_settings_are_checked(faces, params, message):
     X, y, _ = faces
@@ -625,3 +628,29 @@ def test_photo_augmentation_trains_and_is_off_at_predict(faces):
     X, y, _ = faces
     clf = make(FERCNNClassifier, augment_photo=1.0, augment_aspect=0.4).fit(X, y)
     np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X))
+
+
+def test_consistency_term_is_the_divergence_between_the_two_views(faces, monkeypatch):
+    from fer_sklearn import _training
+
+    X, y, _ = faces
+    # one step of the whole batch
+    params = dict(module__dropout=0.0, mixed_precision=False, batch_size=len(X))
+    plain = make(FERCNNClassifier, **params).fit(X, y)
+    # with the photo shift made the identity, the second view is the first:
+    # the divergence is 0 and BatchNorm sees each face twice, so the same
+    # weights come out (to float rounding over a batch twice as large)
+    monkeypatch.setattr(_training, "random_photo", lambda X, p, generator=None: X)
+    same = make(FERCNNClassifier, consistency_weight=8.0, **params).fit(X, y)
+    for a, b in zip(plain.module_.parameters(), same.module_.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-4)
+    monkeypatch.undo()
+    shifted = make(FERCNNClassifier, consistency_weight=8.0, **params).fit(X, y)
+    assert max(float((a - b).detach().abs().max()) for a, b in
+               zip(plain.module_.parameters(), shifted.module_.parameters())) > 1e-3
+    # the term itself: 0 for equal logits, log 2 at most
+    logits = torch.randn(5, 7)
+    assert float(_training.jensen_shannon(logits, logits)) == pytest.approx(0.0, abs=1e-6)
+    far = torch.tensor([[50.0, 0.0], [0.0, 50.0]])
+    assert float(_training.jensen_shannon(far, far.flip(1))) == pytest.approx(
+        float(np.log(2)), rel=1e-4)
