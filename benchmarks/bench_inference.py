@@ -26,7 +26,12 @@ a 4032-pixel long side and mirrored, as JPEGs) on both engines, one photo
 at a time on every thread and photos searched side by side (the
 default), with the number of boxes found; ``--parts live`` plays a 720p,
 30 fps file (the shared clip's first 10 s, upscaled) to ``live`` in real
-time and counts the frames analysed.
+time and counts the frames analysed. ``--parts widths`` prices a wider
+student before one is trained: FERNets of each ``--widths`` (and
+``--convs`` per stage), fitted for one epoch only, so that int8
+calibration has real activations (their accuracy means nothing), as int8
+graphs with flips, their faces/s beside the shipped ``cnn``'s in the same
+run.
 
 Usage::
 
@@ -218,6 +223,32 @@ def bench_photos(args):
     return rows
 
 
+def bench_widths(args):
+    """faces/s of FERNets of other widths as int8 graphs with flips, beside
+    the shipped cnn's (speed only: one epoch of training)."""
+    from fer_sklearn import FERCNNClassifier
+
+    X, y, split = faces_and_labels(args.data)
+    shipped = load_pretrained("cnn", engine="onnx", tta=True)
+    _, base = throughput(shipped, X, args.repeat)
+    rows = [{"network": "shipped cnn", "parameters": sum(
+        v.numel() for v in load_pretrained("cnn").module_.parameters()),
+        "faces/s": base, "ratio": 1.0}]
+    print(_line(rows[-1]), flush=True)
+    fit_faces = X[:1024]
+    for width in args.widths:
+        clf = FERCNNClassifier(module="fernet", module__width=width,
+                               module__convs_per_stage=args.convs, max_epochs=1, tta=True,
+                               random_state=0).fit(fit_faces, y[:1024])
+        engine = ONNXClassifier.from_estimator(clf, calibration=fit_faces[:512])
+        _, rate = throughput(engine, X, args.repeat)
+        rows.append({"network": f"FERNet width {width}, {args.convs} convs a stage",
+                     "parameters": sum(v.numel() for v in clf.module_.parameters()),
+                     "faces/s": rate, "ratio": rate / base})
+        print(_line(rows[-1]), flush=True)
+    return rows
+
+
 def bench_threads(args):
     """Each shipped graph on every thread: one session using them all, and a
     batch cut across the threads on a single-threaded session (the default)."""
@@ -297,7 +328,11 @@ def main(argv=None):
     parser.add_argument("--models", nargs="+", default=["cnn", "cnn-ensemble", "rnn", "study"])
     parser.add_argument("--parts", nargs="+",
                         default=["models", "threads", "cold", "photos", "live"],
-                        choices=["models", "threads", "cold", "photos", "live"])
+                        choices=["models", "threads", "cold", "photos", "live", "widths"])
+    parser.add_argument("--widths", type=int, nargs="+", default=[32, 40, 48],
+                        help="FERNet widths for --parts widths")
+    parser.add_argument("--convs", type=int, default=2,
+                        help="convolutions per stage for --parts widths")
     parser.add_argument("--video", type=Path, default=SHARED / "media" / "one-man-talking.mp4")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--calls", type=int, default=50)
@@ -318,6 +353,8 @@ def main(argv=None):
         tables[""] = bench_models(args)
     if "threads" in args.parts:
         tables["_threads"] = bench_threads(args)
+    if "widths" in args.parts:
+        tables["_widths"] = bench_widths(args)
     if "cold" in args.parts and args.photo.is_file():
         tables["_cold"] = bench_cold(args)
     if "photos" in args.parts and args.photos.is_dir():

@@ -361,3 +361,15 @@ def test_accuracy_benchmark_scores_a_run_checkpoint_as_the_shipped_model(csv, tm
     with pytest.raises(SystemExit):
         bench.main(["--data", csv, "--models", "study", "--checkpoint", "no-path"])
     assert "--checkpoint takes NAME=PATH; got 'no-path'" in capsys.readouterr().err
+
+
+def test_inference_benchmark_prices_other_widths(capsys):
+    bench = script_at(SCRIPTS.parent / "benchmarks", "bench_inference")
+    bench.main(["--parts", "widths", "--widths", "8", "16", "--repeat", "1"])
+    lines = [line for line in capsys.readouterr().out.splitlines() if "faces/s" in line]
+    assert len(lines) == 3 and lines[0].startswith("network shipped cnn")
+    # the narrower networks have fewer parameters than the shipped FERNet
+    counts = [int(line.split("parameters ")[1].split(" |")[0].replace(",", ""))
+              for line in lines]
+    assert counts[1] < counts[2] < counts[0]
+    assert "ratio 1.00x" in lines[0]
