@@ -200,12 +200,6 @@ class TrainingMixin:
                 "one weight per class in classes_ order."
             )
 
-    def _augment(self, Xi):
-        """The training view of a batch: the affine augmentation, then photo
-        shifts on ``augment_photo`` of it."""
-        return random_photo(self._affine(Xi), self.augment_photo,
-                            generator=getattr(self, "augment_generator_", None))
-
     def _affine(self, Xi):
         generator = getattr(self, "augment_generator_", None)
         return random_affine(
@@ -229,24 +223,21 @@ class TrainingMixin:
         # augment where the batch will be used (the GPU, with device="cuda")
         Xi = to_device(torch.as_tensor(Xi), self.device)
         weight = float(self.consistency_weight)
-        if not weight:
-            Xi = self._augment(Xi)
-            with self._autocast():
-                y_pred = self.infer(Xi, **fit_params)
-            loss = self.get_loss(y_pred.float(), yi, X=Xi, training=True)
-            loss.backward()
-            return {"loss": loss, "y_pred": y_pred}
-        # the consistency term: one pass of both views (BatchNorm sees them
-        # together), the labels' loss on the first only
         generator = getattr(self, "augment_generator_", None)
         framed = self._affine(Xi)
         first = random_photo(framed, self.augment_photo, generator=generator)
-        shifted = random_photo(framed, 1.0, generator=generator)
+        views = first
+        if weight:
+            # the consistency term: one pass of both views (BatchNorm sees
+            # them together), the labels' loss on the first only
+            shifted = random_photo(framed, 1.0, generator=generator)
+            views = torch.cat([first, shifted])
         with self._autocast():
-            logits = self.infer(torch.cat([first, shifted]), **fit_params).float()
-        y_pred, y_shifted = logits[: len(first)], logits[len(first):]
+            logits = self.infer(views, **fit_params).float()
+        y_pred = logits[: len(first)]
         loss = self.get_loss(y_pred, yi, X=first, training=True)
-        loss = loss + weight * jensen_shannon(y_pred, y_shifted)
+        if weight:
+            loss = loss + weight * jensen_shannon(y_pred, logits[len(first):])
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
 
