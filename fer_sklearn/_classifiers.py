@@ -9,14 +9,15 @@ import torch
 
 from ._base import _FERClassifierBase
 from ._networks import FERNet, ReNet
-from ._persistence import ESTIMATORS, classifier_from_checkpoint
+from ._persistence import ESTIMATORS, classifier_from_checkpoint, classifier_from_checkpoint_file
 from ._training import NesterovSGD, _PrintLog, encoded_accuracy
 
 #: Names that models pickled before the split into _base, _distillation,
 #: _persistence and _training look up here.
 _PICKLED_HERE = (_PrintLog, encoded_accuracy)
 
-__all__ = ["FERCNNClassifier", "FERRNNClassifier", "NesterovSGD", "classifier_from_checkpoint"]
+__all__ = ["FERCNNClassifier", "FERRNNClassifier", "NesterovSGD", "classifier_from_checkpoint",
+           "classifier_from_checkpoint_file"]
 
 
 _CNN_DOC = """Convolutional network classifier for 48x48 faces (skorch).

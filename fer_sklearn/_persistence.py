@@ -12,7 +12,8 @@ import torch
 
 from ._checkpoints import check_checkpoint, dequantize
 
-__all__ = ["ESTIMATORS", "PersistenceMixin", "classifier_from_checkpoint"]
+__all__ = ["ESTIMATORS", "PersistenceMixin", "classifier_from_checkpoint",
+           "classifier_from_checkpoint_file"]
 
 #: The estimator class of each kind of network, "cnn" and "rnn", set by
 #: ``fer_sklearn._classifiers`` when it defines them.
@@ -188,3 +189,19 @@ def classifier_from_checkpoint(checkpoint, where="the checkpoint", **params):
             clf.history.record(key, value)
     return clf
 
+
+def classifier_from_checkpoint_file(path, **params):
+    """:func:`classifier_from_checkpoint` of the checkpoint saved at ``path``
+    (``last.pt`` or ``best.pt`` of ``scripts/train_pretrained.py``), read
+    with ``torch.load(weights_only=True)``; ``params`` are set on the
+    classifier (``tta=True``, for example).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        If the file is not such a checkpoint; the message names ``path``.
+    """
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    return classifier_from_checkpoint(checkpoint, str(path), **params)

@@ -300,6 +300,23 @@ def test_robustness_benchmark_on_a_few_faces(csv, tmp_path, capsys):
     assert "study: from the cache" in capsys.readouterr().out
 
 
+def test_robustness_benchmark_scores_a_run_checkpoint(csv, tmp_path, capsys):
+    from fer_sklearn._checkpoints import shipped_checkpoint
+
+    bench = script_at(SCRIPTS.parent / "benchmarks", "bench_robustness")
+    _, checkpoint = shipped_checkpoint("study")
+    torch.save(checkpoint, tmp_path / "last.pt")
+    bench.main(["--data", csv, "--models", "--checkpoint", f"mine={tmp_path / 'last.pt'}",
+                "--limit", "20"])
+    assert "| mine |" in capsys.readouterr().out
+    for wrong, said in [("no-path", "expected NAME=PATH; got 'no-path'"),
+                        (f"gone={tmp_path / 'gone.pt'}",
+                         f"{str(tmp_path / 'gone.pt')!r} (gone) is not a file")]:
+        with pytest.raises(SystemExit):
+            bench.main(["--data", csv, "--models", "--checkpoint", wrong])
+        assert said in capsys.readouterr().err
+
+
 def test_the_shifted_faces_are_what_they_say():
     bench = script_at(SCRIPTS.parent / "benchmarks", "bench_robustness")
     rng = np.random.default_rng(0)
@@ -358,9 +375,17 @@ def test_accuracy_benchmark_scores_a_run_checkpoint_as_the_shipped_model(csv, tm
     # the same weights score the same, with and without flips
     assert rows["mine"] == rows["study"]
     assert rows["mine + flip TTA"] == rows["study + flip TTA"]
+    # --study is a checkpoint under the name "study CNN"
+    bench.main(["--data", csv, "--models", "--study", str(tmp_path / "last.pt")])
+    rows_study = {line.split(" | ")[0].strip("| "): line.split(" | ")[1:3]
+                  for line in capsys.readouterr().out.splitlines() if line.startswith("| ")}
+    assert rows_study["study CNN"] == rows["study"]
     with pytest.raises(SystemExit):
         bench.main(["--data", csv, "--models", "study", "--checkpoint", "no-path"])
-    assert "--checkpoint takes NAME=PATH; got 'no-path'" in capsys.readouterr().err
+    assert "expected NAME=PATH; got 'no-path'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench.main(["--data", csv, "--checkpoint", f"gone={tmp_path / 'gone.pt'}"])
+    assert f"{str(tmp_path / 'gone.pt')!r} (gone) is not a file" in capsys.readouterr().err
 
 
 def test_inference_benchmark_prices_other_widths(capsys):
