@@ -38,6 +38,7 @@ from sklearn.metrics import accuracy_score, recall_score
 
 from fer_sklearn import LabelMerger, load_fer2013, load_pretrained
 from fer_sklearn._classifiers import classifier_from_checkpoint_file
+from fer_sklearn.cli._common import _named_file
 from fer_sklearn.datasets import EMOTIONS
 
 
@@ -75,16 +76,6 @@ def evaluate(name, model, X, y):
     return rows
 
 
-def named_checkpoint(text):
-    """``--checkpoint``'s NAME=PATH, as (name, path) of a file that exists."""
-    name, _, path = text.partition("=")
-    if not name or not path:
-        raise argparse.ArgumentTypeError(f"expected NAME=PATH; got {text!r}")
-    if not Path(path).is_file():
-        raise argparse.ArgumentTypeError(f"{path!r} ({name}) is not a file")
-    return name, path
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=None)
@@ -95,7 +86,7 @@ def main(argv=None):
     parser.add_argument("--study", default=None, metavar="PATH",
                         help="checkpoint of the study's CNN (as --checkpoint 'study CNN=PATH')")
     parser.add_argument("--checkpoint", action="append", default=[], metavar="NAME=PATH",
-                        type=named_checkpoint,
+                        type=_named_file,
                         help="also a checkpoint of scripts/train_pretrained.py, as NAME")
     parser.add_argument("--without-training-duplicates", action="store_true",
                         help="leave out the faces identical to a Training face")

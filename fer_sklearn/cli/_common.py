@@ -108,3 +108,14 @@ def _usage(text):
         if text.lower() == usage.lower():
             return usage
     raise argparse.ArgumentTypeError(f"expected one of {', '.join(usages)}; got {text!r}")
+
+
+def _named_file(text):
+    """An argparse type: NAME=PATH as (name, path) of a file that exists
+    (the benchmarks' ``--checkpoint``)."""
+    name, _, path = text.partition("=")
+    if not name or not path:
+        raise argparse.ArgumentTypeError(f"expected NAME=PATH; got {text!r}")
+    if not Path(path).is_file():
+        raise argparse.ArgumentTypeError(f"{path!r} ({name}) is not a file")
+    return name, path
